@@ -40,6 +40,7 @@ public static class Errno
     public const int ENOTEMPTY = 39;
     public const int ELOOP = 40;
     public const int ENODATA = 61;
+    public const int EPROTO = 71;
     public const int ETIME = 62;
     public const int EOVERFLOW = 75;
     public const int EOPNOTSUPP = 95;

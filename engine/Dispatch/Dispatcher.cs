@@ -1,0 +1,566 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage;
+
+/// <summary>
+/// Parses each request in place, calls the filesystem through the opcode table, and builds the reply in
+/// the request's reply buffer. Never throws: bad input and failing methods become errno replies.
+/// </summary>
+internal sealed class Dispatcher
+{
+    private readonly FileSystem _fs;
+    private readonly FuseServerOptions _options;
+    private readonly InFlightTable _inFlight;
+    private readonly Action<string> _log;
+    private int _initialized;
+
+    public Dispatcher(FileSystem fs, FuseServerOptions options, int maxInFlight)
+    {
+        _fs = fs;
+        _options = options;
+        _inFlight = new InFlightTable(Math.Max(1, maxInFlight));
+        _log = options.Log ?? (static line => Console.Error.WriteLine(line));
+        Policy = options.Policy;
+    }
+
+    public CoherencyPolicy Policy { get; }
+    public FuseConnection? Connection { get; private set; }
+    public bool IsInitialized => Volatile.Read(ref _initialized) != 0;
+
+    /// <summary>Raised once INIT is answered (transports that set up more queues wait for it).</summary>
+    public event Action<FuseConnection>? Initialized;
+
+    /// <summary>Set when INIT could not be honoured; the server stops with this reason.</summary>
+    public string? FatalError { get; private set; }
+
+    internal void Log(string line) => _log(line);
+
+    // ---- entry point ----
+
+    /// <summary>Serves one request whose first <see cref="Request.InputLength"/> bytes are filled. The reply
+    /// goes to the request's sink, now or when an asynchronous method completes.</summary>
+    public void Dispatch(Request req, long[]? counts)
+    {
+        req.ResetForReuse();
+        req.Policy = Policy;
+        int length = req.InputLength;
+        var input = req.InputBuffer;
+        if (length < Request.FuseInHeaderSize)
+        {
+            Malformed(req, length >= 16 ? MemoryMarshal.Read<ulong>(input[8..]) : 0, Errno.EIO, $"short request of {length} bytes");
+            return;
+        }
+        ref readonly var h = ref req.Header;
+        req.OpcodeValue = h.Opcode;
+        RequestStats.Count(counts, h.Opcode);
+        if (h.Len != (uint)length)
+        {
+            Malformed(req, h.Unique, Errno.EINVAL, $"header length {h.Len} but {length} bytes arrived");
+            return;
+        }
+        int extLength = h.TotalExtlen * 8;
+        if (extLength > length - Request.FuseInHeaderSize)
+        {
+            Malformed(req, h.Unique, Errno.EINVAL, $"extension length {extLength} exceeds the request");
+            return;
+        }
+        if (_options.Debug) _log($"<- unique={h.Unique} {Name(h.Opcode)} nodeid={h.NodeId} len={h.Len} uid={h.Uid} pid={h.Pid}");
+
+        ValueTask<int> result;
+        try
+        {
+            var args = (ReadOnlySpan<byte>)input[Request.FuseInHeaderSize..(length - extLength)];
+            result = Call(req, h.NodeId, args);
+        }
+        catch (Exception e)
+        {
+            result = new ValueTask<int>(Failed(req, e));
+        }
+        if (result.IsCompleted) Finish(req, Result(req, result));
+        else Await(req, result);
+    }
+
+    private void Await(Request req, ValueTask<int> pending)
+    {
+        _inFlight.TryRegister(req);
+        req.Pending = pending;
+        req.OnPendingComplete ??= () => CompletePending(req);
+        pending.GetAwaiter().UnsafeOnCompleted(req.OnPendingComplete);
+    }
+
+    private void CompletePending(Request req)
+    {
+        _inFlight.Unregister(req);
+        var pending = req.Pending;
+        req.Pending = default;
+        Finish(req, Result(req, pending));
+    }
+
+    private int Result(Request req, ValueTask<int> vt)
+    {
+        try { return vt.GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) when (req.IsInterrupted) { return -Errno.EINTR; }
+        catch (Exception e) { return Failed(req, e); }
+    }
+
+    private int Failed(Request req, Exception e)
+    {
+        _log($"fuselage: {Name(req.OpcodeValue)} (unique {req.Unique}) threw {e.GetType().Name}: {e.Message}; replied EIO");
+        return -Errno.EIO;
+    }
+
+    private void Malformed(Request req, ulong unique, int errno, string what)
+    {
+        _log($"fuselage: malformed request (unique {unique}): {what}; replied {errno}");
+        if (unique == 0) { req.ReplyLength = 0; req.Sink.Complete(req); return; }
+        WriteHeader(req, unique, -errno, 0);
+        req.Sink.Complete(req);
+    }
+
+    // ---- the opcode table ----
+
+    private static ref readonly T Arg<T>(ReadOnlySpan<byte> args) where T : unmanaged
+        => ref MemoryMarshal.AsRef<T>(args);
+
+    private static bool Fits<T>(ReadOnlySpan<byte> args) where T : unmanaged => args.Length >= Unsafe.SizeOf<T>();
+
+    /// <summary>Splits one NUL-terminated name off the front of <paramref name="rest"/>.</summary>
+    private static bool TakeName(scoped ref ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> name)
+    {
+        int nul = rest.IndexOf((byte)0);
+        if (nul < 0) { name = default; return false; }
+        name = rest[..nul];
+        rest = rest[(nul + 1)..];
+        return true;
+    }
+
+    private static readonly ValueTask<int> Inval = new(-Errno.EINVAL);
+    private static readonly ValueTask<int> NoReply = new(NoReplyResult);
+    internal const int NoReplyResult = int.MinValue;
+
+    private ValueTask<int> Call(Request req, ulong nodeId, ReadOnlySpan<byte> args)
+    {
+        var op = req.Opcode;
+        if (!IsInitialized && op != FuseOpcode.Init)
+            return op is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt ? NoReply : new(-Errno.EIO);
+        ReadOnlySpan<byte> rest = args, name = args[..0], name2 = args[..0];
+        switch (op)
+        {
+            case FuseOpcode.Init:
+                return Init(req, args);
+            case FuseOpcode.Destroy:
+                _fs.Destroy();
+                return new(0);
+            case FuseOpcode.Forget:
+                if (!Fits<FuseForgetIn>(args)) return NoReply;
+                _fs.Forget(nodeId, Arg<FuseForgetIn>(args).Nlookup);
+                return NoReply;
+            case FuseOpcode.BatchForget:
+                BatchForget(args);
+                return NoReply;
+            case FuseOpcode.Interrupt:
+                return Interrupt(args);
+            case FuseOpcode.NotifyReply:
+                if (Fits<FuseNotifyRetrieveIn>(args))
+                {
+                    ref readonly var r = ref Arg<FuseNotifyRetrieveIn>(args);
+                    var data = args[Unsafe.SizeOf<FuseNotifyRetrieveIn>()..];
+                    _fs.RetrieveReply(req.Unique, nodeId, (long)r.Offset, data[..Math.Min(data.Length, (int)r.Size)]);
+                }
+                return NoReply;
+
+            case FuseOpcode.Lookup:
+                rest = args;
+                return TakeName(ref rest, out name) ? _fs.Lookup(req, nodeId, name) : Inval;
+            case FuseOpcode.Getattr:
+            {
+                if (!Fits<FuseGetattrIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseGetattrIn>(args);
+                return _fs.GetAttr(req, nodeId, (a.GetattrFlags & (uint)FuseGetattrFlags.Fh) != 0 ? a.Fh : null);
+            }
+            case FuseOpcode.Setattr:
+                return Fits<FuseSetattrIn>(args) ? _fs.SetAttr(req, nodeId, new SetAttrArgs(Arg<FuseSetattrIn>(args))) : Inval;
+            case FuseOpcode.Readlink:
+                return _fs.ReadLink(req, nodeId);
+            case FuseOpcode.Symlink:
+                rest = args;
+                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.SymLink(req, nodeId, name, name2) : Inval;
+            case FuseOpcode.Mknod:
+            {
+                if (!Fits<FuseMknodIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseMknodIn>(args);
+                rest = args[Unsafe.SizeOf<FuseMknodIn>()..];
+                return TakeName(ref rest, out name) ? _fs.MkNod(req, nodeId, name, a.Mode, a.Rdev, a.Umask) : Inval;
+            }
+            case FuseOpcode.Mkdir:
+            {
+                if (!Fits<FuseMkdirIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseMkdirIn>(args);
+                rest = args[Unsafe.SizeOf<FuseMkdirIn>()..];
+                return TakeName(ref rest, out name) ? _fs.MkDir(req, nodeId, name, a.Mode, a.Umask) : Inval;
+            }
+            case FuseOpcode.Unlink:
+                rest = args;
+                return TakeName(ref rest, out name) ? _fs.Unlink(req, nodeId, name) : Inval;
+            case FuseOpcode.Rmdir:
+                rest = args;
+                return TakeName(ref rest, out name) ? _fs.RmDir(req, nodeId, name) : Inval;
+            case FuseOpcode.Rename:
+            {
+                if (!Fits<FuseRenameIn>(args)) return Inval;
+                ulong newDir = Arg<FuseRenameIn>(args).NewDir;
+                rest = args[Unsafe.SizeOf<FuseRenameIn>()..];
+                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.Rename(req, nodeId, name, newDir, name2, 0) : Inval;
+            }
+            case FuseOpcode.Rename2:
+            {
+                if (!Fits<FuseRename2In>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseRename2In>(args);
+                rest = args[Unsafe.SizeOf<FuseRename2In>()..];
+                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.Rename(req, nodeId, name, a.NewDir, name2, a.Flags) : Inval;
+            }
+            case FuseOpcode.Link:
+            {
+                if (!Fits<FuseLinkIn>(args)) return Inval;
+                ulong oldNode = Arg<FuseLinkIn>(args).OldNodeId;
+                rest = args[Unsafe.SizeOf<FuseLinkIn>()..];
+                return TakeName(ref rest, out name) ? _fs.Link(req, oldNode, nodeId, name) : Inval;
+            }
+            case FuseOpcode.Open:
+                return Fits<FuseOpenIn>(args) ? _fs.Open(req, nodeId, (int)Arg<FuseOpenIn>(args).Flags) : Inval;
+            case FuseOpcode.Opendir:
+                return Fits<FuseOpenIn>(args) ? _fs.OpenDir(req, nodeId, (int)Arg<FuseOpenIn>(args).Flags) : Inval;
+            case FuseOpcode.Read:
+            {
+                if (!Fits<FuseReadIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseReadIn>(args);
+                if (a.Size > req.ReplyCapacity) return Inval;
+                return _fs.Read(req, nodeId, a.Fh, (long)a.Offset, req.Data[..(int)a.Size]);
+            }
+            case FuseOpcode.Write:
+            {
+                if (!Fits<FuseWriteIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseWriteIn>(args);
+                var data = args[Unsafe.SizeOf<FuseWriteIn>()..];
+                if (a.Size > data.Length) return Inval;
+                return _fs.Write(req, nodeId, a.Fh, (long)a.Offset, data[..(int)a.Size], (FuseWriteFlags)a.WriteFlags);
+            }
+            case FuseOpcode.Statfs:
+                return _fs.StatFs(req, nodeId);
+            case FuseOpcode.Release:
+                return Fits<FuseReleaseIn>(args) ? _fs.Release(req, nodeId, Arg<FuseReleaseIn>(args).Fh, (int)Arg<FuseReleaseIn>(args).Flags) : Inval;
+            case FuseOpcode.Releasedir:
+                return Fits<FuseReleaseIn>(args) ? _fs.ReleaseDir(req, nodeId, Arg<FuseReleaseIn>(args).Fh) : Inval;
+            case FuseOpcode.Fsync:
+            case FuseOpcode.Fsyncdir:
+            {
+                if (!Fits<FuseFsyncIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseFsyncIn>(args);
+                bool dataOnly = (a.FsyncFlags & (uint)FuseFsyncFlags.DataSync) != 0;
+                return op == FuseOpcode.Fsync ? _fs.Fsync(req, nodeId, a.Fh, dataOnly) : _fs.FsyncDir(req, nodeId, a.Fh, dataOnly);
+            }
+            case FuseOpcode.Setxattr:
+            {
+                // Without SETXATTR_EXT the kernel sends the 8-byte compat struct.
+                int fixedSize = Connection is { } c && (c.Granted & FuseInitFlags.SetxattrExt) != 0 ? Unsafe.SizeOf<FuseSetxattrIn>() : 8;
+                if (args.Length < fixedSize) return Inval;
+                uint size = MemoryMarshal.Read<uint>(args);
+                int flags = MemoryMarshal.Read<int>(args[4..]);
+                rest = args[fixedSize..];
+                if (!TakeName(ref rest, out name) || size > rest.Length) return Inval;
+                return _fs.SetXattr(req, nodeId, name, rest[..(int)size], flags);
+            }
+            case FuseOpcode.Getxattr:
+            {
+                if (!Fits<FuseGetxattrIn>(args)) return Inval;
+                uint size = Arg<FuseGetxattrIn>(args).Size;
+                rest = args[Unsafe.SizeOf<FuseGetxattrIn>()..];
+                if (!TakeName(ref rest, out name)) return Inval;
+                return _fs.GetXattr(req, nodeId, name, req.Data[..(int)Math.Min(size, (uint)req.ReplyCapacity)]);
+            }
+            case FuseOpcode.Listxattr:
+            {
+                if (!Fits<FuseGetxattrIn>(args)) return Inval;
+                uint size = Arg<FuseGetxattrIn>(args).Size;
+                return _fs.ListXattr(req, nodeId, req.Data[..(int)Math.Min(size, (uint)req.ReplyCapacity)]);
+            }
+            case FuseOpcode.Removexattr:
+                rest = args;
+                return TakeName(ref rest, out name) ? _fs.RemoveXattr(req, nodeId, name) : Inval;
+            case FuseOpcode.Flush:
+                return Fits<FuseFlushIn>(args) ? _fs.Flush(req, nodeId, Arg<FuseFlushIn>(args).Fh, Arg<FuseFlushIn>(args).LockOwner) : Inval;
+            case FuseOpcode.Readdir:
+            case FuseOpcode.Readdirplus:
+            {
+                if (!Fits<FuseReadIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseReadIn>(args);
+                req.DirectoryLimit = (int)Math.Min(a.Size, (uint)req.ReplyCapacity);
+                return op == FuseOpcode.Readdir
+                    ? _fs.ReadDir(req, nodeId, a.Fh, (long)a.Offset)
+                    : _fs.ReadDirPlus(req, nodeId, a.Fh, (long)a.Offset);
+            }
+            case FuseOpcode.Getlk:
+            {
+                if (!Fits<FuseLkIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseLkIn>(args);
+                return _fs.GetLk(req, nodeId, a.Fh, a.Owner, a.Lk);
+            }
+            case FuseOpcode.Setlk:
+            case FuseOpcode.Setlkw:
+            {
+                if (!Fits<FuseLkIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseLkIn>(args);
+                return _fs.SetLk(req, nodeId, a.Fh, a.Owner, a.Lk, op == FuseOpcode.Setlkw, (a.LkFlags & (uint)FuseLockFlags.Flock) != 0);
+            }
+            case FuseOpcode.Access:
+                return Fits<FuseAccessIn>(args) ? _fs.Access(req, nodeId, (int)Arg<FuseAccessIn>(args).Mask) : Inval;
+            case FuseOpcode.Create:
+            {
+                if (!Fits<FuseCreateIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseCreateIn>(args);
+                rest = args[Unsafe.SizeOf<FuseCreateIn>()..];
+                return TakeName(ref rest, out name) ? _fs.Create(req, nodeId, name, a.Mode, a.Umask, (int)a.Flags) : Inval;
+            }
+            case FuseOpcode.Tmpfile:
+            {
+                if (!Fits<FuseCreateIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseCreateIn>(args);
+                return _fs.TmpFile(req, nodeId, a.Mode, a.Umask, (int)a.Flags);
+            }
+            case FuseOpcode.Bmap:
+            {
+                if (!Fits<FuseBmapIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseBmapIn>(args);
+                return _fs.Bmap(req, nodeId, a.Blocksize, a.Block);
+            }
+            case FuseOpcode.Ioctl:
+            {
+                if (!Fits<FuseIoctlIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseIoctlIn>(args);
+                var input = args[Unsafe.SizeOf<FuseIoctlIn>()..];
+                int outCapacity = req.ReplyCapacity - Unsafe.SizeOf<FuseIoctlOut>();
+                if (a.InSize > input.Length || a.OutSize > outCapacity) return Inval;
+                req.IoctlOutputLength = 0;
+                return _fs.Ioctl(req, nodeId, a.Fh, a.Flags, a.Cmd, a.Arg, input[..(int)a.InSize],
+                    req.Data.Slice(Unsafe.SizeOf<FuseIoctlOut>(), (int)a.OutSize));
+            }
+            case FuseOpcode.Poll:
+            {
+                if (!Fits<FusePollIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FusePollIn>(args);
+                return _fs.Poll(req, nodeId, a.Fh, a.Kh, a.Flags, a.Events);
+            }
+            case FuseOpcode.Fallocate:
+            {
+                if (!Fits<FuseFallocateIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseFallocateIn>(args);
+                return _fs.Fallocate(req, nodeId, a.Fh, (long)a.Offset, (long)a.Length, (int)a.Mode);
+            }
+            case FuseOpcode.Lseek:
+            {
+                if (!Fits<FuseLseekIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseLseekIn>(args);
+                return _fs.Lseek(req, nodeId, a.Fh, (long)a.Offset, (int)a.Whence);
+            }
+            case FuseOpcode.CopyFileRange:
+            case FuseOpcode.CopyFileRange64:
+            {
+                if (!Fits<FuseCopyFileRangeIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseCopyFileRangeIn>(args);
+                return _fs.CopyFileRange(req, nodeId, a.FhIn, (long)a.OffIn, a.NodeIdOut, a.FhOut, (long)a.OffOut, a.Len, a.Flags);
+            }
+            case FuseOpcode.Syncfs:
+                return _fs.SyncFs(req, nodeId);
+            case FuseOpcode.Statx:
+            {
+                if (!Fits<FuseStatxIn>(args)) return Inval;
+                ref readonly var a = ref Arg<FuseStatxIn>(args);
+                return _fs.Statx(req, nodeId, (a.GetattrFlags & (uint)FuseGetattrFlags.Fh) != 0 ? a.Fh : null, a.SxFlags, a.SxMask);
+            }
+            default:
+                // SETUPMAPPING/REMOVEMAPPING (virtiofs DAX), CUSE_INIT and unknown opcodes.
+                return new(-Errno.ENOSYS);
+        }
+    }
+
+    private void BatchForget(ReadOnlySpan<byte> args)
+    {
+        if (!Fits<FuseBatchForgetIn>(args)) return;
+        uint count = Arg<FuseBatchForgetIn>(args).Count;
+        var entries = MemoryMarshal.Cast<byte, FuseForgetOne>(args[Unsafe.SizeOf<FuseBatchForgetIn>()..]);
+        if (count > entries.Length)
+        {
+            _log($"fuselage: BATCH_FORGET claims {count} entries but carries {entries.Length}; serving those");
+            count = (uint)entries.Length;
+        }
+        foreach (ref readonly var one in entries[..(int)count]) _fs.Forget(one.NodeId, one.Nlookup);
+    }
+
+    private ValueTask<int> Interrupt(ReadOnlySpan<byte> args)
+    {
+        if (!Fits<FuseInterruptIn>(args)) return NoReply;
+        var target = _inFlight.Find(Arg<FuseInterruptIn>(args).Unique);
+        if (target is null) return new(-Errno.EAGAIN); // not (yet) waiting: let the kernel re-send it
+        target.Interrupt();
+        return NoReply;
+    }
+
+    private ValueTask<int> Init(Request req, ReadOnlySpan<byte> args)
+    {
+        if (!Fits<FuseInitIn>(args) && args.Length < 16) return Inval;
+        Span<byte> initIn = stackalloc byte[Unsafe.SizeOf<FuseInitIn>()];
+        initIn.Clear();
+        args[..Math.Min(args.Length, initIn.Length)].CopyTo(initIn);
+        ref readonly var a = ref MemoryMarshal.AsRef<FuseInitIn>(initIn);
+        if (a.Major < 7)
+        {
+            FatalError = $"kernel speaks FUSE {a.Major}.{a.Minor}; 7.x is required";
+            return new(-Errno.EPROTO);
+        }
+        ulong offered = a.Flags;
+        if ((a.Flags & (uint)FuseInitFlags.InitExt) != 0) offered |= (ulong)a.Flags2 << 32;
+        var conn = new FuseConnection(a.Major, a.Minor, (FuseInitFlags)offered, a.MaxReadahead)
+        {
+            Requested = DefaultRequested(),
+        };
+        if (_options.MaxWrite is uint mw) conn.MaxWrite = mw;
+        _fs.Init(conn);
+        if (_options.RequireUring) conn.Requested |= FuseInitFlags.OverIoUring;
+        conn.Negotiate(Policy, _options.RequireUring);
+        foreach (var refusal in conn.Refusals) _log($"fuselage: INIT: not granted {refusal}");
+        if (Policy.Unsupported is { } why) { FatalError = why; return new(-Errno.EPROTO); }
+        if (_options.RequireUring && (conn.Granted & FuseInitFlags.OverIoUring) == 0)
+        {
+            FatalError = "the kernel did not offer FUSE_OVER_IO_URING: set /sys/module/fuse/parameters/enable_uring to Y";
+            return new(-Errno.EPROTO);
+        }
+        var reply = conn.BuildReply();
+        MemoryMarshal.Write(req.Data, in reply);
+        Connection = conn;
+        Volatile.Write(ref _initialized, 1);
+        if (_options.Debug) _log($"   INIT kernel {a.Major}.{a.Minor} offered 0x{offered:x} granted 0x{(ulong)conn.Granted:x} max_write {conn.MaxWrite}");
+        return new(Unsafe.SizeOf<FuseInitOut>());
+    }
+
+    private FuseInitFlags DefaultRequested()
+    {
+        var flags = FuseInitFlags.AsyncRead | FuseInitFlags.BigWrites | FuseInitFlags.MaxPages | FuseInitFlags.ParallelDirops
+            | FuseInitFlags.AsyncDio | FuseInitFlags.AbortError | FuseInitFlags.HasIoctlDir | FuseInitFlags.AutoInvalData
+            | FuseInitFlags.SetxattrExt | FuseInitFlags.InitExt;
+        var type = _fs.GetType();
+        if (Overrides(type, nameof(FileSystem.ReadDirPlus))) flags |= FuseInitFlags.DoReaddirplus | FuseInitFlags.ReaddirplusAuto;
+        if (Overrides(type, nameof(FileSystem.SetLk))) flags |= FuseInitFlags.PosixLocks | FuseInitFlags.FlockLocks;
+        return flags;
+    }
+
+    private static bool Overrides(Type type, string method)
+        => type.GetMethods().Any(m => m.Name == method && m.DeclaringType != typeof(FileSystem) && m.GetBaseDefinition().DeclaringType == typeof(FileSystem));
+
+    // ---- replies ----
+
+    private static void WriteHeader(Request req, ulong unique, int error, int payload)
+    {
+        var header = new FuseOutHeader { Len = (uint)(Request.FuseOutHeaderSize + payload), Error = error, Unique = unique };
+        MemoryMarshal.Write(req.ReplyBuffer, in header);
+        req.ReplyLength = (int)header.Len;
+    }
+
+    /// <summary>Turns a method's result into the reply the kernel expects for this opcode and hands it to the sink.</summary>
+    private void Finish(Request req, int result)
+    {
+        var op = req.Opcode;
+        if (result == NoReplyResult)
+        {
+            req.ReplyLength = 0;
+            req.Sink.Complete(req);
+            return;
+        }
+        if (result < 0)
+        {
+            // The kernel rejects errors outside (-512, 0) and would leave the caller hanging.
+            int error = result > -512 ? result : -Errno.EIO;
+            WriteHeader(req, req.Unique, error, 0);
+            if (_options.Debug) _log($"-> unique={req.Unique} error={error}");
+            req.Sink.Complete(req);
+            return;
+        }
+        int payload;
+        switch (op)
+        {
+            case FuseOpcode.Lookup or FuseOpcode.Mknod or FuseOpcode.Mkdir or FuseOpcode.Symlink or FuseOpcode.Link:
+                Policy.ApplyToEntry(ref req.Entry);
+                payload = Unsafe.SizeOf<FuseEntryOut>();
+                break;
+            case FuseOpcode.Create or FuseOpcode.Tmpfile:
+                Policy.ApplyToEntry(ref req.Entry);
+                payload = Unsafe.SizeOf<FuseEntryOut>() + Unsafe.SizeOf<FuseOpenOut>();
+                break;
+            case FuseOpcode.Getattr or FuseOpcode.Setattr:
+                Policy.ApplyToAttr(ref MemoryMarshal.AsRef<FuseAttrOut>(req.Data));
+                payload = Unsafe.SizeOf<FuseAttrOut>();
+                break;
+            case FuseOpcode.Open or FuseOpcode.Opendir:
+                payload = Unsafe.SizeOf<FuseOpenOut>();
+                break;
+            case FuseOpcode.Read or FuseOpcode.Readlink or FuseOpcode.Init:
+                payload = Math.Min(result, req.ReplyCapacity);
+                break;
+            case FuseOpcode.Write:
+                MemoryMarshal.Write(req.Data, new FuseWriteOut { Size = (uint)result });
+                payload = Unsafe.SizeOf<FuseWriteOut>();
+                break;
+            case FuseOpcode.Statfs:
+                payload = Unsafe.SizeOf<FuseKstatfs>();
+                break;
+            case FuseOpcode.Getxattr or FuseOpcode.Listxattr:
+                payload = XattrReply(req, result);
+                break;
+            case FuseOpcode.Readdir or FuseOpcode.Readdirplus:
+                payload = req.DirectoryLength;
+                break;
+            case FuseOpcode.Getlk:
+                payload = Unsafe.SizeOf<FuseLkOut>();
+                break;
+            case FuseOpcode.Lseek or FuseOpcode.Bmap or FuseOpcode.CopyFileRange64:
+                payload = 8;
+                break;
+            case FuseOpcode.CopyFileRange:
+                MemoryMarshal.Write(req.Data, new FuseWriteOut { Size = (uint)Math.Min(req.BytesCopied, uint.MaxValue) });
+                payload = Unsafe.SizeOf<FuseWriteOut>();
+                break;
+            case FuseOpcode.Poll:
+                MemoryMarshal.Write(req.Data, new FusePollOut { Revents = (uint)result });
+                payload = Unsafe.SizeOf<FusePollOut>();
+                break;
+            case FuseOpcode.Ioctl:
+                MemoryMarshal.Write(req.Data, new FuseIoctlOut { Result = result });
+                payload = Unsafe.SizeOf<FuseIoctlOut>() + req.IoctlOutputLength;
+                break;
+            case FuseOpcode.Statx:
+                payload = Unsafe.SizeOf<FuseStatxOut>();
+                break;
+            default:
+                payload = 0;
+                break;
+        }
+        WriteHeader(req, req.Unique, 0, payload);
+        if (_options.Debug) _log($"-> unique={req.Unique} ok len={req.ReplyLength}");
+        req.Sink.Complete(req);
+        if (op == FuseOpcode.Init && Connection is { } conn) Initialized?.Invoke(conn);
+    }
+
+    /// <summary>Size probe (request size 0) gets fuse_getxattr_out; otherwise the value itself.</summary>
+    private static int XattrReply(Request req, int result)
+    {
+        var args = req.InputBuffer[Request.FuseInHeaderSize..];
+        uint requested = MemoryMarshal.Read<uint>(args);
+        if (requested != 0) return Math.Min(result, (int)Math.Min(requested, (uint)req.ReplyCapacity));
+        MemoryMarshal.Write(req.Data, new FuseGetxattrOut { Size = (uint)result });
+        return Unsafe.SizeOf<FuseGetxattrOut>();
+    }
+
+    internal static string Name(uint opcode) => Enum.IsDefined(typeof(FuseOpcode), opcode) ? ((FuseOpcode)opcode).ToString().ToUpperInvariant() : $"opcode {opcode}";
+}

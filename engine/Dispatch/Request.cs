@@ -1,0 +1,170 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Fuselage.Buffers;
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage;
+
+/// <summary>
+/// One request in flight: its input buffer (as the kernel wrote it) and its reply buffer (pinned, where
+/// the filesystem writes its answer in place). Pooled per worker and reused; valid from the call of a
+/// filesystem method until the method's <see cref="ValueTask{TResult}"/> completes.
+/// </summary>
+public sealed class Request
+{
+    private readonly BufferLease _input;
+    private readonly BufferLease _reply;
+    private CancellationTokenSource? _cancellation;
+    private int _dirLength;
+    private bool _dirFull;
+
+    internal Request(BufferLease input, BufferLease reply, IReplySink sink, int workerIndex)
+    {
+        _input = input;
+        _reply = reply;
+        Sink = sink;
+        WorkerIndex = workerIndex;
+    }
+
+    /// <summary>Bytes after the reply header the filesystem may fill (READ data, directory records, ...).</summary>
+    public int ReplyCapacity => _reply.Length - FuseOutHeaderSize;
+
+    internal const int FuseOutHeaderSize = 16;
+    internal const int FuseInHeaderSize = 40;
+
+    internal IReplySink Sink { get; }
+    internal CoherencyPolicy Policy { get; set; } = CoherencyPolicy.Classic;
+    internal int WorkerIndex { get; }
+    internal int InputLength { get; set; }
+    internal Span<byte> InputBuffer => _input.Span;
+    internal nint InputAddress => _input.Address;
+    internal int InputBufferIndex => _input.Index;
+    internal Span<byte> ReplyBuffer => _reply.Span;
+    internal nint ReplyAddress => _reply.Address;
+    internal int ReplyBufferIndex => _reply.Index;
+
+    /// <summary>Total reply bytes (header included) once the reply is built; 0 = no reply is sent (FORGET, ...).</summary>
+    internal int ReplyLength { get; set; }
+
+    /// <summary>Opcode being served (raw value, may be unknown).</summary>
+    internal uint OpcodeValue { get; set; }
+    internal FuseOpcode Opcode => (FuseOpcode)OpcodeValue;
+
+    /// <summary>The method's unfinished result, and the continuation (made once per request) that finishes it.</summary>
+    internal ValueTask<int> Pending;
+    internal Action? OnPendingComplete;
+
+    /// <summary>Where this request is in the interrupt table; -1 when not registered.</summary>
+    internal int InFlightSlot { get; set; } = -1;
+
+    internal ref readonly FuseInHeader Header => ref MemoryMarshal.AsRef<FuseInHeader>(_input.Span);
+
+    /// <summary>The kernel's id of this request.</summary>
+    public ulong Unique => Header.Unique;
+    /// <summary>Caller's fsuid, fsgid and thread-group id.</summary>
+    public uint Uid => Header.Uid;
+    public uint Gid => Header.Gid;
+    public uint Pid => Header.Pid;
+
+    /// <summary>
+    /// Cancelled when the kernel INTERRUPTs this request (the caller got a signal). A method that honours it
+    /// returns <c>-EINTR</c>.
+    /// </summary>
+    public CancellationToken CancellationToken => (_cancellation ??= new CancellationTokenSource()).Token;
+
+    internal bool IsInterrupted { get; private set; }
+
+    internal void Interrupt()
+    {
+        IsInterrupted = true;
+        // Only a method that asked for the token can observe the interrupt; creating it here would race.
+        Volatile.Read(ref _cancellation)?.Cancel();
+    }
+
+    /// <summary>Clears per-request state for reuse; a cancelled token source cannot be reset and is replaced lazily.</summary>
+    internal void ResetForReuse()
+    {
+        IsInterrupted = false;
+        ReplyLength = 0;
+        _dirLength = 0;
+        _dirFull = false;
+        if (_cancellation is not null && !_cancellation.TryReset())
+        {
+            _cancellation.Dispose();
+            _cancellation = null;
+        }
+    }
+
+    // ---- reply areas: the filesystem writes its answer here, in place ----
+
+    private Span<byte> Payload => _reply.Span[FuseOutHeaderSize..];
+
+    private ref T PayloadAs<T>(int offset = 0) where T : unmanaged => ref MemoryMarshal.AsRef<T>(Payload[offset..]);
+
+    /// <summary>Reply of LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE: fill NodeId, Generation and Attr. Timeouts are set by the engine's coherency policy.</summary>
+    public ref FuseEntryOut Entry => ref PayloadAs<FuseEntryOut>();
+
+    /// <summary>Reply of GETATTR and SETATTR: fill the attributes.</summary>
+    public ref FuseAttr Attr => ref PayloadAs<FuseAttrOut>().Attr;
+
+    /// <summary>Reply of OPEN, OPENDIR, CREATE, TMPFILE: file handle and FOPEN_* flags.</summary>
+    public ref FuseOpenOut Open => ref PayloadAs<FuseOpenOut>(Opcode is FuseOpcode.Create or FuseOpcode.Tmpfile ? Unsafe.SizeOf<FuseEntryOut>() : 0);
+
+    /// <summary>Reply of STATFS.</summary>
+    public ref FuseKstatfs StatFs => ref PayloadAs<FuseKstatfs>();
+
+    /// <summary>Reply of STATX.</summary>
+    public ref FuseStatxOut Statx => ref PayloadAs<FuseStatxOut>();
+
+    /// <summary>Reply of GETLK: the conflicting lock, or type F_UNLCK.</summary>
+    public ref FuseFileLock Lock => ref PayloadAs<FuseLkOut>().Lk;
+
+    /// <summary>Reply of LSEEK: the resulting offset.</summary>
+    public ref ulong SeekOffset => ref PayloadAs<ulong>();
+
+    /// <summary>Reply of BMAP: the device block.</summary>
+    public ref ulong BmapBlock => ref PayloadAs<ulong>();
+
+    /// <summary>Reply of COPY_FILE_RANGE: bytes copied.</summary>
+    public ref ulong BytesCopied => ref PayloadAs<ulong>();
+
+    /// <summary>Reply of IOCTL: bytes of output data written into <see cref="Data"/> after the ioctl header.</summary>
+    public int IoctlOutputLength { get; set; }
+
+    /// <summary>Variable-size reply data (READ, READLINK, xattr values and lists), written from its start.</summary>
+    public Span<byte> Data => Payload;
+
+    // ---- directory listings ----
+
+    internal int DirectoryLength => _dirLength;
+    internal int DirectoryLimit { get; set; }
+
+    /// <summary>
+    /// Appends one READDIR record. Returns false (and writes nothing) when the kernel's buffer is full:
+    /// stop listing then; the kernel asks again from <paramref name="nextOffset"/> of the last record added.
+    /// </summary>
+    public bool AddDirEntry(ReadOnlySpan<byte> name, ulong ino, uint type, ulong nextOffset)
+    {
+        int recordLength = DirentLayout.RecordLength(name.Length, plus: false);
+        if (_dirFull || _dirLength + recordLength > DirectoryLimit) { _dirFull = true; return false; }
+        DirentLayout.WriteDirent(Payload.Slice(_dirLength, recordLength), name, ino, type, nextOffset);
+        _dirLength += recordLength;
+        return true;
+    }
+
+    /// <summary>
+    /// Appends one READDIRPLUS record and returns a reference to its entry (fill NodeId, Generation, Attr), or
+    /// false when full. A record with a non-zero NodeId counts as a LOOKUP (except "." and ".."): the filesystem
+    /// must count it as one, as for <see cref="FileSystem.Lookup"/>.
+    /// </summary>
+    public bool AddDirEntryPlus(ReadOnlySpan<byte> name, in FuseEntryOut entry, ulong nextOffset)
+    {
+        int recordLength = DirentLayout.RecordLength(name.Length, plus: true);
+        if (_dirFull || _dirLength + recordLength > DirectoryLimit) { _dirFull = true; return false; }
+        var record = Payload.Slice(_dirLength, recordLength);
+        DirentLayout.WriteDirentPlus(record, name, entry, nextOffset);
+        Policy.ApplyToEntry(ref MemoryMarshal.AsRef<FuseEntryOut>(record));
+        _dirLength += recordLength;
+        return true;
+    }
+}

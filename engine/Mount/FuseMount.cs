@@ -1,0 +1,141 @@
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage;
+
+/// <summary>
+/// One mounted FUSE connection: the /dev/fuse fd, where it is mounted, and its connection number in fusectl.
+/// Mounts with mount(2) as root; otherwise through fusermount3, which passes the fd back over a socket.
+/// </summary>
+public sealed class FuseMount : IDisposable
+{
+    public const string FuseControlDir = "/sys/fs/fuse/connections";
+    private int _fd;
+    private int _unmounted;
+
+    private FuseMount(int fd, string mountpoint, MountOptions options, bool viaFusermount)
+    {
+        _fd = fd;
+        Mountpoint = mountpoint;
+        Options = options;
+        ViaFusermount = viaFusermount;
+        ConnectionId = FindConnectionId(mountpoint);
+    }
+
+    public int Fd => _fd;
+    public string Mountpoint { get; }
+    public MountOptions Options { get; }
+    public bool ViaFusermount { get; }
+    /// <summary>The connection's number under /sys/fs/fuse/connections (the minor of the mount's device); null if not found.</summary>
+    public uint? ConnectionId { get; }
+    public bool IsUnmounted => Volatile.Read(ref _unmounted) != 0;
+
+    /// <summary>Opens /dev/fuse and mounts it on <paramref name="mountpoint"/>. The kernel's INIT arrives on <see cref="Fd"/> afterwards.</summary>
+    public static FuseMount Mount(string mountpoint, MountOptions options)
+    {
+        string full = Path.GetFullPath(mountpoint);
+        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"mountpoint {full} does not exist or is not a directory");
+        if (Libc.geteuid() != 0) return MountWithFusermount(full, options);
+
+        int fd = ErrnoException.Check(Libc.open("/dev/fuse", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/fuse");
+        try
+        {
+            string data = options.KernelData(fd, Libc.geteuid(), Libc.getegid());
+            ErrnoException.Check(Libc.mount(options.FsName, full, options.FsType, options.Flags, data), $"mount {full}");
+        }
+        catch
+        {
+            Libc.close(fd);
+            throw;
+        }
+        return new FuseMount(fd, full, options, viaFusermount: false);
+    }
+
+    private static FuseMount MountWithFusermount(string mountpoint, MountOptions options)
+    {
+        int fd = Fusermount.Mount(mountpoint, options.FusermountOptions());
+        return new FuseMount(fd, mountpoint, options, viaFusermount: true);
+    }
+
+    /// <summary>Opens another /dev/fuse fd attached to this connection (FUSE_DEV_IOC_CLONE), with its own processing queue.</summary>
+    public int CloneFd()
+    {
+        int clone = ErrnoException.Check(Libc.open("/dev/fuse", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/fuse");
+        uint source = (uint)_fd;
+        if (Libc.IoctlInt(clone, FuseDeviceIoctl.Clone, ref source) < 0)
+        {
+            int errno = Errno.Last;
+            Libc.close(clone);
+            throw new ErrnoException("ioctl FUSE_DEV_IOC_CLONE", errno);
+        }
+        return clone;
+    }
+
+    /// <summary>Unmounts (lazily when asked: the mount disappears now, the connection ends when the last user leaves).</summary>
+    public void Unmount(bool lazy = false)
+    {
+        if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
+        if (ViaFusermount) { Fusermount.Unmount(Mountpoint, lazy); return; }
+        if (Libc.umount2(Mountpoint, lazy ? Libc.MNT_DETACH : 0) < 0)
+        {
+            int errno = Errno.Last;
+            // Someone already unmounted it (umount from a shell ends the session that way).
+            if (errno is Errno.EINVAL or Errno.ENOENT) return;
+            if (errno == Errno.EBUSY && !lazy) { Libc.umount2(Mountpoint, Libc.MNT_DETACH); return; }
+            throw new ErrnoException($"umount {Mountpoint}", errno);
+        }
+    }
+
+    /// <summary>Aborts the connection through fusectl: every waiter fails with ENOTCONN, reads on the fd end.</summary>
+    public bool Abort() => ConnectionId is uint id && AbortConnection(id);
+
+    public static bool AbortConnection(uint connectionId)
+    {
+        EnsureFuseControlMounted();
+        string abort = Path.Combine(FuseControlDir, connectionId.ToString(), "abort");
+        if (!File.Exists(abort)) return false;
+        File.WriteAllText(abort, "1");
+        return true;
+    }
+
+    /// <summary>fusectl is not mounted on a fresh machine.</summary>
+    public static void EnsureFuseControlMounted()
+    {
+        if (File.ReadAllText("/proc/self/mounts").Contains(" " + FuseControlDir + " fusectl ")) return;
+        if (Libc.mount("none", FuseControlDir, "fusectl", 0, null) < 0 && Errno.Last != Errno.EBUSY)
+            throw new ErrnoException("mount fusectl", Errno.Last);
+    }
+
+    /// <summary>Reads /proc/self/mountinfo (never the mount itself: a stat from the serving thread could deadlock).</summary>
+    public static uint? FindConnectionId(string mountpoint)
+    {
+        uint? found = null;
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length < 10) continue;
+            int sep = Array.IndexOf(fields, "-");
+            if (sep < 0 || sep + 1 >= fields.Length) continue;
+            string fstype = fields[sep + 1];
+            if (fstype != "fuse" && !fstype.StartsWith("fuse.", StringComparison.Ordinal) && fstype != "fuseblk") continue;
+            if (Unescape(fields[4]) != mountpoint) continue;
+            var dev = fields[2].Split(':');
+            if (dev.Length == 2 && uint.TryParse(dev[1], out uint minor) && uint.TryParse(dev[0], out uint major))
+                found = major == 0 ? minor : (major << 20) | minor; // the last match is the topmost mount
+        }
+        return found;
+    }
+
+    private static string Unescape(string s) => s.Contains('\\')
+        ? System.Text.RegularExpressions.Regex.Replace(s, @"\\([0-7]{3})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString())
+        : s;
+
+    /// <summary>Whether <paramref name="mountpoint"/> is currently a FUSE mount.</summary>
+    public static bool IsMounted(string mountpoint) => FindConnectionId(Path.GetFullPath(mountpoint)) is not null;
+
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0) Libc.close(fd);
+    }
+}

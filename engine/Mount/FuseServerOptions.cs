@@ -1,0 +1,32 @@
+namespace Fuselage;
+
+public enum TransportKind
+{
+    /// <summary>Each worker owns an io_uring and a cloned /dev/fuse fd; reads stay posted, replies go out through the ring.</summary>
+    Ring,
+    /// <summary>Blocking read/writev worker threads (libfuse's model).</summary>
+    Threads,
+    /// <summary>The kernel's FUSE-over-io_uring queues (Linux 6.14+, enable_uring=Y).</summary>
+    Uring,
+}
+
+/// <summary>How a filesystem is served and mounted.</summary>
+public sealed class FuseServerOptions
+{
+    public TransportKind Transport { get; set; } = TransportKind.Ring;
+    /// <summary>Worker threads (queues); default one per CPU.</summary>
+    public int Workers { get; set; } = Environment.ProcessorCount;
+    /// <summary>Requests each worker keeps posted/in flight.</summary>
+    public int Depth { get; set; } = 16;
+    /// <summary>Largest WRITE the kernel may send (default 1 MiB, the kernel's limit).</summary>
+    public uint? MaxWrite { get; set; }
+    public CoherencyPolicy Policy { get; set; } = CoherencyPolicy.Classic;
+    /// <summary>Trace every request and reply.</summary>
+    public bool Debug { get; set; }
+    /// <summary>Where log lines go; standard error by default.</summary>
+    public Action<string>? Log { get; set; }
+    /// <summary>Count requests per opcode and per source.</summary>
+    public bool CollectStats { get; set; }
+
+    internal bool RequireUring => Transport == TransportKind.Uring;
+}

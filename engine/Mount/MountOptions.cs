@@ -1,0 +1,109 @@
+using Fuselage.Interop;
+
+namespace Fuselage;
+
+/// <summary>
+/// libfuse-style mount options (<c>-o allow_other,default_permissions,fsname=x,...</c>) split into the mount(2)
+/// flags and the data string the kernel parses. Unknown options are refused here, by name, rather than by the
+/// kernel's bare EINVAL.
+/// </summary>
+public sealed class MountOptions
+{
+    public string FsName { get; set; } = "fuselage";
+    public string? Subtype { get; set; }
+    public bool AllowOther { get; set; }
+    public bool DefaultPermissions { get; set; }
+    public uint? MaxRead { get; set; }
+    public ulong Flags { get; set; } = Libc.MS_NOSUID | Libc.MS_NODEV;
+    /// <summary>Mode bits of the root directory announced at mount time (rootmode=).</summary>
+    public uint RootMode { get; set; } = 0x4000 | 0x1ED; // S_IFDIR | 0755
+
+    public bool ReadOnly => (Flags & Libc.MS_RDONLY) != 0;
+
+    /// <summary>Parses a comma-separated option list; throws <see cref="ArgumentException"/> naming a bad option.</summary>
+    public static MountOptions Parse(string? list, MountOptions? into = null)
+    {
+        var o = into ?? new MountOptions();
+        if (string.IsNullOrWhiteSpace(list)) return o;
+        foreach (var raw in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = raw.IndexOf('=');
+            string key = eq < 0 ? raw : raw[..eq];
+            string? value = eq < 0 ? null : raw[(eq + 1)..];
+            switch (key)
+            {
+                case "allow_other": o.AllowOther = true; break;
+                case "default_permissions": o.DefaultPermissions = true; break;
+                case "fsname": o.FsName = Require(key, value); break;
+                case "subtype": o.Subtype = Require(key, value); break;
+                case "max_read":
+                    o.MaxRead = uint.TryParse(Require(key, value), out var mr) && mr > 0 ? mr : throw new ArgumentException($"max_read={value}: not a positive number");
+                    break;
+                case "ro": o.Flags |= Libc.MS_RDONLY; break;
+                case "rw": o.Flags &= ~Libc.MS_RDONLY; break;
+                case "suid": o.Flags &= ~Libc.MS_NOSUID; break;
+                case "nosuid": o.Flags |= Libc.MS_NOSUID; break;
+                case "dev": o.Flags &= ~Libc.MS_NODEV; break;
+                case "nodev": o.Flags |= Libc.MS_NODEV; break;
+                case "exec": o.Flags &= ~Libc.MS_NOEXEC; break;
+                case "noexec": o.Flags |= Libc.MS_NOEXEC; break;
+                case "noatime": o.Flags |= Libc.MS_NOATIME; break;
+                case "nodiratime": o.Flags |= Libc.MS_NODIRATIME; break;
+                case "relatime": o.Flags |= Libc.MS_RELATIME; break;
+                case "lazytime": o.Flags |= Libc.MS_LAZYTIME; break;
+                case "sync": o.Flags |= Libc.MS_SYNCHRONOUS; break;
+                case "async": o.Flags &= ~Libc.MS_SYNCHRONOUS; break;
+                case "dirsync": o.Flags |= Libc.MS_DIRSYNC; break;
+                case "rootmode":
+                    o.RootMode = TryOctal(Require(key, value), out var rm) ? rm : throw new ArgumentException($"rootmode={value}: not an octal mode");
+                    break;
+                default:
+                    throw new ArgumentException($"unknown mount option '{key}'");
+            }
+        }
+        return o;
+    }
+
+    private static string Require(string key, string? value)
+        => string.IsNullOrEmpty(value) ? throw new ArgumentException($"mount option '{key}' needs a value") : value;
+
+    private static bool TryOctal(string s, out uint value)
+    {
+        value = 0;
+        foreach (char c in s)
+        {
+            if (c < '0' || c > '7') return false;
+            value = value * 8 + (uint)(c - '0');
+        }
+        return s.Length > 0;
+    }
+
+    /// <summary>The filesystem type for mount(2): "fuse" or "fuse.subtype".</summary>
+    internal string FsType => Subtype is null ? "fuse" : $"fuse.{Subtype}";
+
+    /// <summary>The data string the kernel parses.</summary>
+    internal string KernelData(int fd, uint uid, uint gid)
+    {
+        var parts = new List<string> { $"fd={fd}", $"rootmode={Convert.ToString(RootMode, 8)}", $"user_id={uid}", $"group_id={gid}" };
+        if (DefaultPermissions) parts.Add("default_permissions");
+        if (AllowOther) parts.Add("allow_other");
+        if (MaxRead is uint mr) parts.Add($"max_read={mr}");
+        return string.Join(',', parts);
+    }
+
+    /// <summary>The same options as fusermount3 expects them in -o.</summary>
+    internal string FusermountOptions()
+    {
+        var parts = new List<string> { $"fsname={FsName}" };
+        if (Subtype is not null) parts.Add($"subtype={Subtype}");
+        if (DefaultPermissions) parts.Add("default_permissions");
+        if (AllowOther) parts.Add("allow_other");
+        if (MaxRead is uint mr) parts.Add($"max_read={mr}");
+        parts.Add(ReadOnly ? "ro" : "rw");
+        if ((Flags & Libc.MS_NOSUID) != 0) parts.Add("nosuid");
+        if ((Flags & Libc.MS_NODEV) != 0) parts.Add("nodev");
+        if ((Flags & Libc.MS_NOEXEC) != 0) parts.Add("noexec");
+        if ((Flags & Libc.MS_NOATIME) != 0) parts.Add("noatime");
+        return string.Join(',', parts);
+    }
+}

@@ -1,0 +1,117 @@
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage;
+
+/// <summary>How the kernel caches file data and attributes. Exactly one per mount, declared up front.</summary>
+public enum CacheMode
+{
+    /// <summary>The server owns every attribute; the kernel caches them for the policy's timeouts.</summary>
+    Classic,
+    /// <summary>Kernel write-back page cache: the kernel owns size/mtime/ctime while it holds dirty pages.</summary>
+    WritebackCache,
+    /// <summary>FUSE passthrough (backing files): the kernel does the I/O, the server owns attributes.</summary>
+    Passthrough,
+    /// <summary>iomap (exclusive): the kernel owns every attribute and pushes changes down with SETATTR.</summary>
+    Iomap,
+}
+
+public enum AttributeOwner { Server, Kernel }
+
+public enum FileAttribute { Size, Mtime, Ctime, Atime, Mode, Uid, Gid, Blocks }
+
+/// <summary>
+/// The one table that says who owns each attribute, and everything the engine derives from it: the INIT
+/// flags a mode needs, the timeouts of every entry/attr reply, and which INIT flags a filesystem must not
+/// request on its own (they would silently change ownership). No other code asks "is this writeback or iomap?".
+/// </summary>
+public sealed class CoherencyPolicy
+{
+    // Rows: FileAttribute; columns: CacheMode. Kernel ownership of size/mtime/ctime under write-back holds
+    // while dirty pages exist; the server still answers GETATTR for the rest.
+    private static readonly AttributeOwner[,] Owners = BuildOwners();
+
+    public static CoherencyPolicy Classic { get; } = new(CacheMode.Classic, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.Zero);
+
+    public CoherencyPolicy(CacheMode mode, TimeSpan attrTimeout, TimeSpan entryTimeout, TimeSpan negativeTimeout)
+    {
+        if (attrTimeout < TimeSpan.Zero || entryTimeout < TimeSpan.Zero || negativeTimeout < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(attrTimeout), "cache timeouts cannot be negative");
+        Mode = mode;
+        AttrTimeout = attrTimeout;
+        EntryTimeout = entryTimeout;
+        NegativeTimeout = negativeTimeout;
+        (_attrSec, _attrNsec) = Split(attrTimeout);
+        (_entrySec, _entryNsec) = Split(entryTimeout);
+        (_negativeSec, _negativeNsec) = Split(negativeTimeout);
+    }
+
+    private readonly ulong _attrSec, _entrySec, _negativeSec;
+    private readonly uint _attrNsec, _entryNsec, _negativeNsec;
+
+    public CacheMode Mode { get; }
+    public TimeSpan AttrTimeout { get; }
+    public TimeSpan EntryTimeout { get; }
+    /// <summary>How long the kernel remembers that a name does not exist (a LOOKUP answered with NodeId 0).</summary>
+    public TimeSpan NegativeTimeout { get; }
+
+    public AttributeOwner OwnerOf(FileAttribute attribute) => Owners[(int)attribute, (int)Mode];
+
+    /// <summary>INIT flags this mode needs from the kernel.</summary>
+    public FuseInitFlags RequiredInitFlags => Mode switch
+    {
+        CacheMode.WritebackCache => FuseInitFlags.WritebackCache,
+        CacheMode.Passthrough => FuseInitFlags.Passthrough,
+        _ => FuseInitFlags.None,
+    };
+
+    /// <summary>INIT flags that change who owns attributes: only a declared mode may turn them on.</summary>
+    public static FuseInitFlags ModeInitFlags => FuseInitFlags.WritebackCache | FuseInitFlags.Passthrough;
+
+    /// <summary>Why this mode cannot be served by this engine, or null.</summary>
+    public string? Unsupported => Mode switch
+    {
+        CacheMode.Iomap => "iomap mode needs a kernel with the FUSE iomap extension (protocol minor 99); Linux 6.18 does not have it",
+        _ => null,
+    };
+
+    internal void ApplyToEntry(ref FuseEntryOut entry)
+    {
+        if (entry.NodeId == 0)
+        {
+            entry.EntryValid = _negativeSec;
+            entry.EntryValidNsec = _negativeNsec;
+            entry.AttrValid = 0;
+            entry.AttrValidNsec = 0;
+            return;
+        }
+        entry.EntryValid = _entrySec;
+        entry.EntryValidNsec = _entryNsec;
+        entry.AttrValid = _attrSec;
+        entry.AttrValidNsec = _attrNsec;
+    }
+
+    internal void ApplyToAttr(ref FuseAttrOut attr)
+    {
+        attr.AttrValid = _attrSec;
+        attr.AttrValidNsec = _attrNsec;
+    }
+
+    private static (ulong, uint) Split(TimeSpan t) => ((ulong)(t.Ticks / TimeSpan.TicksPerSecond), (uint)(t.Ticks % TimeSpan.TicksPerSecond * 100));
+
+    private static AttributeOwner[,] BuildOwners()
+    {
+        const AttributeOwner S = AttributeOwner.Server, K = AttributeOwner.Kernel;
+        // columns: Classic, WritebackCache, Passthrough, Iomap
+        return new AttributeOwner[,]
+        {
+            /* Size   */ { S, K, S, K },
+            /* Mtime  */ { S, K, S, K },
+            /* Ctime  */ { S, K, S, K },
+            /* Atime  */ { S, S, S, K },
+            /* Mode   */ { S, S, S, K },
+            /* Uid    */ { S, S, S, K },
+            /* Gid    */ { S, S, S, K },
+            /* Blocks */ { S, S, S, K },
+        };
+    }
+}

@@ -1,0 +1,104 @@
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage;
+
+/// <summary>
+/// INIT negotiation, as the filesystem sees it in <see cref="FileSystem.Init"/>: what the kernel offered,
+/// what the filesystem asks for, and (after negotiation) what was granted and why anything was refused.
+/// </summary>
+public sealed class FuseConnection
+{
+    /// <summary>Largest WRITE/READ payload the engine serves (256 pages, the kernel's fs.fuse.max_pages_limit default).</summary>
+    public const uint MaxTransferLimit = 1024 * 1024;
+    public const uint PageSize = 4096;
+    public const uint OurMinor = 45;
+
+    private readonly List<string> _refusals = [];
+
+    public FuseConnection(uint kernelMajor, uint kernelMinor, FuseInitFlags offered, uint kernelMaxReadahead)
+    {
+        KernelMajor = kernelMajor;
+        KernelMinor = kernelMinor;
+        Offered = offered;
+        MaxReadahead = kernelMaxReadahead;
+    }
+
+    public uint KernelMajor { get; }
+    public uint KernelMinor { get; }
+    /// <summary>Capabilities the kernel offered in its INIT request.</summary>
+    public FuseInitFlags Offered { get; }
+
+    /// <summary>Capabilities the filesystem wants; the engine fills sensible defaults before <see cref="FileSystem.Init"/>.</summary>
+    public FuseInitFlags Requested { get; set; }
+
+    /// <summary>What the INIT reply grants (filled by negotiation).</summary>
+    public FuseInitFlags Granted { get; private set; }
+
+    /// <summary>Requested capabilities that were not granted, each with its reason.</summary>
+    public IReadOnlyList<string> Refusals => _refusals;
+
+    public uint MaxWrite { get; set; } = MaxTransferLimit;
+    public uint MaxReadahead { get; set; }
+    public ushort MaxBackground { get; set; }
+    public ushort CongestionThreshold { get; set; }
+    /// <summary>Timestamp granularity in nanoseconds.</summary>
+    public uint TimeGranularity { get; set; } = 1;
+    /// <summary>Seconds after which the kernel aborts an unanswered request (0: none).</summary>
+    public ushort RequestTimeout { get; set; }
+
+    public uint NegotiatedMinor => Math.Min(KernelMinor, OurMinor);
+
+    /// <summary>Flags the engine itself cannot honour, with the reason.</summary>
+    private static string? EngineRefuses(FuseInitFlags flag, CoherencyPolicy policy, bool uringTransport) => flag switch
+    {
+        FuseInitFlags.SecurityCtx or FuseInitFlags.CreateSuppGroup => "create-request extensions are not parsed by this engine",
+        FuseInitFlags.HasInodeDax or FuseInitFlags.MapAlignment => "DAX is a virtiofs feature; /dev/fuse mounts have no DAX window",
+        FuseInitFlags.Submounts => "submounts are a virtiofs feature",
+        FuseInitFlags.OverIoUring when !uringTransport => "FUSE-over-io_uring needs --transport uring",
+        FuseInitFlags.WritebackCache when policy.Mode != CacheMode.WritebackCache => "write-back caching changes who owns size and times: declare CacheMode.WritebackCache instead",
+        FuseInitFlags.Passthrough when policy.Mode != CacheMode.Passthrough => "passthrough must be declared as CacheMode.Passthrough",
+        FuseInitFlags.HasResend => "NOTIFY_RESEND handling is not implemented by this engine",
+        _ => null,
+    };
+
+    /// <summary>Intersects requested with offered and with what the engine supports; fills <see cref="Granted"/> and <see cref="Refusals"/>.</summary>
+    internal void Negotiate(CoherencyPolicy policy, bool uringTransport)
+    {
+        var wanted = Requested | policy.RequiredInitFlags;
+        var granted = FuseInitFlags.None;
+        for (int bit = 0; bit < 64; bit++)
+        {
+            var flag = (FuseInitFlags)(1UL << bit);
+            if ((wanted & flag) == 0) continue;
+            if (flag is FuseInitFlags.InitExt or FuseInitFlags.BigWrites) { granted |= flag; continue; }
+            string? reason = EngineRefuses(flag, policy, uringTransport)
+                ?? ((Offered & flag) == 0 ? "the kernel did not offer it" : null);
+            if (reason is null) granted |= flag;
+            else _refusals.Add($"{flag}: {reason}");
+        }
+        if ((granted & FuseInitFlags.MaxPages) == 0 && MaxWrite > 32 * PageSize) MaxWrite = 32 * PageSize;
+        MaxWrite = Math.Clamp(MaxWrite, PageSize, MaxTransferLimit);
+        if ((ulong)granted >> 32 != 0) granted |= FuseInitFlags.InitExt;
+        if ((granted & FuseInitFlags.RequestTimeout) == 0) RequestTimeout = 0;
+        Granted = granted;
+    }
+
+    /// <summary>The reply to the kernel's INIT.</summary>
+    internal FuseInitOut BuildReply()
+    {
+        return new FuseInitOut
+        {
+            Major = 7,
+            Minor = OurMinor,
+            MaxReadahead = MaxReadahead,
+            Flags = (uint)(ulong)Granted,
+            Flags2 = (uint)((ulong)Granted >> 32),
+            MaxBackground = MaxBackground,
+            CongestionThreshold = CongestionThreshold,
+            MaxWrite = MaxWrite,
+            TimeGran = TimeGranularity,
+            MaxPages = (ushort)((MaxWrite + PageSize - 1) / PageSize),
+            RequestTimeout = RequestTimeout,
+        };
+    }
+}

@@ -1,0 +1,31 @@
+namespace Fuselage.Interop;
+
+/// <summary>Span overloads of the raw calls, so code above interop never touches pointers. Negative result = failure, errno in <see cref="Errno.Last"/>.</summary>
+public static unsafe partial class Libc
+{
+    public static nint Read(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer) return read(fd, p, (nuint)buffer.Length);
+    }
+
+    public static nint Write(int fd, ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* p = buffer) return write(fd, p, (nuint)buffer.Length);
+    }
+
+    public static nint PRead(int fd, Span<byte> buffer, long offset)
+    {
+        fixed (byte* p = buffer) return pread(fd, p, (nuint)buffer.Length, offset);
+    }
+
+    public static nint PWrite(int fd, ReadOnlySpan<byte> buffer, long offset)
+    {
+        fixed (byte* p = buffer) return pwrite(fd, p, (nuint)buffer.Length, offset);
+    }
+
+    /// <summary>ioctl with a 32-bit in/out argument (FUSE_DEV_IOC_CLONE takes the source fd this way).</summary>
+    public static int IoctlInt(int fd, ulong request, ref uint argument)
+    {
+        fixed (uint* p = &argument) return ioctl(fd, request, p);
+    }
+}
