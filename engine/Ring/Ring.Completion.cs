@@ -143,7 +143,8 @@ public sealed unsafe partial class Ring
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AccountCompletion(IoUringCqeFlags flags)
     {
-        if ((flags & IoUringCqeFlags.More) == 0)
+        // Clamped: CQEs we did not submit (MSG_RING from another ring) must not drive the count negative.
+        if ((flags & IoUringCqeFlags.More) == 0 && _inFlight > 0)
             _inFlight--;
     }
 

@@ -71,6 +71,15 @@ public static unsafe partial class Libc
     [LibraryImport(Name, SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
 
+    /// <summary>pipe2(2) into a span of at least two ints.</summary>
+    public static int pipe2(Span<int> fds, int flags)
+    {
+        if (fds.Length < 2)
+            throw new ArgumentException("pipe2 needs room for two descriptors.", nameof(fds));
+        fixed (int* p = fds)
+            return pipe2(p, flags);
+    }
+
     // ioctl is variadic; on x86_64 a pointer-sized third argument is passed like a fixed one.
     [LibraryImport(Name, SetLastError = true)]
     public static partial int ioctl(int fd, ulong request, void* argument);
