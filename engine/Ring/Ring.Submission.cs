@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using Fuselage.Interop;
+using Fuselage.Interop.IoUring;
+
+namespace Fuselage.Ring;
+
+public sealed unsafe partial class Ring
+{
+    /// <summary>Free SQ slots. Without SQPOLL the kernel moves the SQ head only inside io_uring_enter.</summary>
+    public uint SqSpaceLeft => SqEntries - (_sqeTail - Volatile.Read(ref *_sqHead));
+
+    /// <summary>SQEs handed out (or published) that the kernel has not consumed yet.</summary>
+    public uint SubmissionsPending => _sqeTail - Volatile.Read(ref *_sqHead);
+
+    /// <summary>
+    /// A zeroed 64-byte SQE (on an SQE128 ring, the first half of a zeroed 128-byte slot). When the SQ is full the
+    /// queued SQEs are submitted first; throws if the kernel still accepts none (reap completions, then retry).
+    /// The SQE is sent by the next Submit/SubmitAndWait.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref IoUringSqe GetSqe()
+    {
+        ThrowIfDisposed();
+        if (SqSpaceLeft == 0)
+            MakeSqSpace();
+        return ref NextSqe();
+    }
+
+    /// <summary>A zeroed 128-byte SQE with its 80-byte command area; only on rings set up with SQE128.</summary>
+    public ref IoUringSqe128 GetSqe128()
+    {
+        if (SqeSize != IoUringConstants.Sqe128Size)
+            throw new InvalidOperationException("The ring was not set up with IORING_SETUP_SQE128.");
+        return ref Unsafe.As<IoUringSqe, IoUringSqe128>(ref GetSqe());
+    }
+
+    private void MakeSqSpace()
+    {
+        Submit();
+        if (SqSpaceLeft == 0)
+            throw new InvalidOperationException("The submission queue is full and the kernel accepted none of it; reap completions first.");
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref IoUringSqe NextSqe()
+    {
+        byte* slot = _sqes + ((nuint)(_sqeTail & _sqMask) << _sqeShift);
+        Unsafe.InitBlockUnaligned(slot, 0, (uint)SqeSize);
+        _sqeTail++;
+        return ref *(IoUringSqe*)slot;
+    }
+
+    /// <summary>Submits the queued SQEs without waiting. Returns how many the kernel consumed.</summary>
+    public int Submit()
+    {
+        ThrowIfDisposed();
+        return Enter(0, wait: false, timeout: null, out _);
+    }
+
+    /// <summary>
+    /// Submits the queued SQEs and waits until at least <paramref name="minComplete"/> CQEs are ready
+    /// (a wake-up counts as one). Returns how many SQEs the kernel consumed.
+    /// </summary>
+    public int SubmitAndWait(uint minComplete)
+    {
+        ThrowIfDisposed();
+        return Enter(minComplete, wait: true, timeout: null, out _);
+    }
+
+    /// <summary>As <see cref="SubmitAndWait(uint)"/>, giving up after <paramref name="timeout"/>; returns false on timeout.</summary>
+    public bool SubmitAndWait(uint minComplete, TimeSpan timeout)
+    {
+        ThrowIfDisposed();
+        long ticks = Math.Max(0, timeout.Ticks);
+        var ts = new KernelTimespec
+        {
+            Seconds = ticks / TimeSpan.TicksPerSecond,
+            Nanoseconds = ticks % TimeSpan.TicksPerSecond * 100,
+        };
+        Enter(minComplete, wait: true, &ts, out bool timedOut);
+        return !timedOut;
+    }
+
+    /// <summary>True when the kernel holds completions back (CQ overflow list, or task work with TASKRUN_FLAG).</summary>
+    private bool CqNeedsFlush =>
+        (Volatile.Read(ref *_sqFlags) & (uint)(IoUringSqRingFlags.CqOverflow | IoUringSqRingFlags.TaskRun)) != 0;
+
+    /// <summary>Makes the queued SQEs visible to the kernel: release-store of the tail after the SQE stores.</summary>
+    private void PublishSqes()
+    {
+        uint tail = _sqeTail;
+        for (uint index = _sqPublished; index != tail; index++)
+        {
+            var flags = (IoSqeFlags)_sqes[((nuint)(index & _sqMask) << _sqeShift) + 1];
+            if ((flags & IoSqeFlags.CqeSkipSuccess) == 0)
+                _inFlight++;
+        }
+        _sqPublished = tail;
+        Volatile.Write(ref *_sqTail, tail);
+    }
+
+    private int Enter(uint minComplete, bool wait, KernelTimespec* timeout, out bool timedOut)
+    {
+        timedOut = false;
+        ArmWakeIfNeeded();
+        PublishSqes();
+
+        IoUringGeteventsArg extArg = default;
+        void* arg = null;
+        nuint argSize = 0;
+        var baseFlags = IoUringEnterFlags.None;
+        if (timeout != null)
+        {
+            extArg.Ts = (ulong)timeout;
+            arg = &extArg;
+            argSize = (nuint)sizeof(IoUringGeteventsArg);
+            baseFlags |= IoUringEnterFlags.ExtArg;
+        }
+
+        int consumedTotal = 0;
+        bool holdSubmissions = false; // after EAGAIN/EBUSY: only wait, let completions free kernel resources
+        while (true)
+        {
+            uint toSubmit = holdSubmissions ? 0 : SubmissionsPending;
+            bool waitNow = wait && CqReady < minComplete;
+            var flags = baseFlags;
+            if (waitNow || CqNeedsFlush)
+                flags |= IoUringEnterFlags.GetEvents;
+            if (toSubmit == 0 && flags == baseFlags)
+                return consumedTotal; // nothing to submit, nothing to wait for, nothing to flush
+
+            int result = Libc.io_uring_enter(_ringFd, toSubmit, waitNow ? minComplete : 0, flags, arg, argSize);
+            if (result >= 0)
+            {
+                consumedTotal += result;
+                // The kernel reports consumed SQEs even when its wait was cut short (signal): re-check the CQ.
+                if (!wait || CqReady >= minComplete)
+                    return consumedTotal;
+                continue;
+            }
+
+            int errno = Errno.Last;
+            switch (errno)
+            {
+                case Errno.EINTR:
+                    continue;
+                case Errno.ETIME:
+                    timedOut = true;
+                    return consumedTotal;
+                case Errno.EAGAIN:
+                case Errno.EBUSY:
+                    if (!wait || holdSubmissions || CqReady > 0)
+                        return consumedTotal;
+                    holdSubmissions = true;
+                    continue;
+                default:
+                    throw new ErrnoException("io_uring_enter", errno);
+            }
+        }
+    }
+}

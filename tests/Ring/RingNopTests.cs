@@ -1,0 +1,145 @@
+using Fuselage.Interop.IoUring;
+using Fuselage.Ring;
+
+namespace Fuselage.Tests.Rings;
+
+using Ring = Fuselage.Ring.Ring;
+
+public class RingNopTests
+{
+    [Fact]
+    public void TenThousandNopRoundTrips_ReturnEveryUserDataOnce()
+    {
+        const int total = 10_000;
+        const int batch = 50; // divides the total
+        using var ring = new Ring(64);
+        var seen = new bool[total];
+        var cqes = new IoUringCqe[batch];
+        for (int start = 0; start < total; start += batch)
+        {
+            for (int i = 0; i < batch; i++)
+                ring.GetSqe().PrepareNop((ulong)(start + i) + 1);
+            Assert.Equal(batch, ring.SubmitAndWait(batch));
+            Assert.Equal(batch, ring.ReapCqes(cqes));
+            foreach (var cqe in cqes)
+            {
+                Assert.Equal(0, cqe.Res);
+                int index = (int)cqe.UserData - 1;
+                Assert.InRange(index, start, start + batch - 1);
+                Assert.False(seen[index], $"user_data {cqe.UserData} completed twice");
+                seen[index] = true;
+            }
+        }
+        Assert.All(seen, Assert.True);
+        Assert.Equal(0, ring.OperationsInFlight);
+    }
+
+    private struct CountingHandler(bool[] seen) : ICqeHandler
+    {
+        public int Errors;
+        public int Duplicates;
+
+        public void Handle(in IoUringCqe cqe)
+        {
+            if (cqe.Res != 0)
+                Errors++;
+            if (seen[cqe.UserData])
+                Duplicates++;
+            seen[cqe.UserData] = true;
+        }
+    }
+
+    [Fact]
+    public void SubmittingFarMoreThanTheCqHolds_WithoutReaping_LosesNoCompletion()
+    {
+        const int total = 1_000;
+        using var ring = new Ring(8); // CQ: 16 entries
+        Assert.Equal(16u, ring.CqEntries);
+        Assert.True(ring.Features.HasFlag(IoUringFeatures.NoDrop));
+
+        for (int i = 0; i < total; i++)
+            ring.GetSqe().PrepareNop((ulong)i); // GetSqe submits by itself whenever the SQ is full
+        ring.Submit();
+
+        Assert.Equal(0u, ring.SubmissionsPending);
+        Assert.Equal(ring.CqEntries, ring.CqReady); // the ring is full, the rest waits in the kernel's overflow list
+        Assert.Equal(total, ring.OperationsInFlight);
+
+        var seen = new bool[total];
+        var handler = new CountingHandler(seen);
+        Assert.Equal(total, ring.ForEachCqe(ref handler));
+        Assert.Equal(0, handler.Errors);
+        Assert.Equal(0, handler.Duplicates);
+        Assert.All(seen, Assert.True);
+        Assert.Equal(0u, ring.CqOverflowDropped);
+        Assert.Equal(0, ring.OperationsInFlight);
+        Assert.False(ring.TryPeekCqe(out _));
+    }
+
+    [Fact]
+    public void OverflowedCompletions_AreAlsoDeliveredThroughTryPeek()
+    {
+        const int total = 200;
+        using var ring = new Ring(4, new RingOptions { CompletionQueueEntries = 8 });
+        for (int i = 0; i < total; i++)
+            ring.GetSqe().PrepareNop((ulong)i);
+        ring.Submit();
+
+        var order = new List<ulong>();
+        while (ring.TryPeekCqe(out var cqe))
+        {
+            order.Add(cqe.UserData);
+            ring.AdvanceCq();
+        }
+        // NOPs complete in submission order, and the overflow list is flushed in order behind the ring.
+        Assert.Equal(Enumerable.Range(0, total).Select(i => (ulong)i), order);
+    }
+
+    [Fact]
+    public void NopRoundTrips_AfterWarmUp_AllocateNothing()
+    {
+        using var ring = new Ring(8);
+        RoundTrips(ring, 1_000);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        RoundTrips(ring, 100_000);
+        long after = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(0, after - before);
+    }
+
+    [Fact]
+    public void BatchedReapingThroughAStructHandler_AllocatesNothing()
+    {
+        using var ring = new Ring(32);
+        var seen = new bool[32];
+        BatchRounds(ring, seen, 100);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        BatchRounds(ring, seen, 3_000);
+        long after = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(0, after - before);
+    }
+
+    private static void RoundTrips(Ring ring, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            ring.GetSqe().PrepareNop((ulong)i);
+            ring.SubmitAndWait(1);
+            if (!ring.TryPeekCqe(out var cqe) || cqe.UserData != (ulong)i)
+                throw new InvalidOperationException($"round trip {i}: missing or wrong CQE");
+            ring.AdvanceCq(1);
+        }
+    }
+
+    private static void BatchRounds(Ring ring, bool[] seen, int rounds)
+    {
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < 32; i++)
+                ring.GetSqe().PrepareNop((ulong)i);
+            ring.SubmitAndWait(32);
+            var handler = new CountingHandler(seen);
+            if (ring.ForEachCqe(ref handler) != 32 || handler.Errors != 0)
+                throw new InvalidOperationException($"round {round}: wrong completions");
+        }
+    }
+}
