@@ -18,12 +18,12 @@ public sealed class Request
     private int _dirLength;
     private bool _dirFull;
 
-    internal Request(BufferLease input, BufferLease reply, IReplySink sink, int workerIndex)
+    internal Request(BufferLease input, BufferLease reply, IReplySink sink, int poolIndex)
     {
         _input = input;
         _reply = reply;
         Sink = sink;
-        WorkerIndex = workerIndex;
+        PoolIndex = poolIndex;
     }
 
     /// <summary>Bytes after the reply header the filesystem may fill (READ data, directory records, ...).</summary>
@@ -34,7 +34,8 @@ public sealed class Request
 
     internal IReplySink Sink { get; }
     internal CoherencyPolicy Policy { get; set; } = CoherencyPolicy.Classic;
-    internal int WorkerIndex { get; }
+    /// <summary>Position among its worker's requests (the ring transport encodes it in user_data).</summary>
+    internal int PoolIndex { get; }
     internal int InputLength { get; set; }
     internal Span<byte> InputBuffer => _input.Span;
     internal nint InputAddress => _input.Address;

@@ -21,7 +21,7 @@ public sealed class InMemoryTransport : IDisposable
         _counts = Stats?.AddSource("in-memory");
         Dispatcher = new Dispatcher(fs, options, options.Depth);
         _sink = new Sink(this);
-        _requests = new WorkerRequests(options.Depth, options.MaxWrite ?? FuseConnection.MaxTransferLimit, _sink, 0);
+        _requests = new WorkerRequests(options.Depth, options.MaxWrite ?? FuseConnection.MaxTransferLimit, _sink);
     }
 
     public FuseServerOptions Options { get; }

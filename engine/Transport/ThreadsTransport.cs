@@ -69,7 +69,7 @@ internal sealed class ThreadsTransport : ITransport
             _fd = fd;
             _ownsFd = ownsFd;
             _counts = counts;
-            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this, index);
+            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
             Thread = new Thread(Run) { Name = $"fuselage-threads-{index}", IsBackground = true };
         }
 

@@ -16,14 +16,14 @@ internal sealed class WorkerRequests : IDisposable
     private readonly ObjectPool<Request> _pool;
     private readonly SemaphoreSlim _free;
 
-    public WorkerRequests(int depth, uint maxWrite, IReplySink sink, int workerIndex)
+    public WorkerRequests(int depth, uint maxWrite, IReplySink sink)
     {
         int inputSize = Math.Max(8192, (int)maxWrite + HeaderRoom);
         int replySize = (int)maxWrite + HeaderRoom;
         Inputs = new BufferPool(inputSize, depth);
         Replies = new BufferPool(replySize, depth);
         All = new Request[depth];
-        for (int i = 0; i < depth; i++) All[i] = new Request(Inputs.Rent(), Replies.Rent(), sink, workerIndex);
+        for (int i = 0; i < depth; i++) All[i] = new Request(Inputs.Rent(), Replies.Rent(), sink, i);
         _pool = new DefaultObjectPool<Request>(new Exhausted(), depth);
         foreach (var r in All) _pool.Return(r);
         _free = new SemaphoreSlim(depth, depth);

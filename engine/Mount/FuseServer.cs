@@ -1,0 +1,98 @@
+using Fuselage.Transport;
+
+namespace Fuselage;
+
+/// <summary>
+/// Serves one filesystem on one mountpoint: mounts, runs the chosen transport, and on <see cref="Stop"/> (or an
+/// external umount) ends the session, unmounts and frees everything. Never leaves a mount behind on dispose.
+/// </summary>
+public sealed class FuseServer : IDisposable
+{
+    private readonly FileSystem _fs;
+    private readonly TaskCompletionSource<FuseConnection> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Dispatcher? _dispatcher;
+    private ITransport? _transport;
+    private int _stopped;
+
+    public FuseServer(FileSystem fs, FuseServerOptions? options = null)
+    {
+        _fs = fs;
+        Options = options ?? new FuseServerOptions();
+        Stats = Options.CollectStats ? new RequestStats() : null;
+    }
+
+    public FuseServerOptions Options { get; }
+    public RequestStats? Stats { get; }
+    public FuseMount? Mount { get; private set; }
+    public string TransportName => _transport?.Name ?? Options.Transport.ToString().ToLowerInvariant();
+
+    /// <summary>Completes once the kernel's INIT is answered: the mount is usable.</summary>
+    public Task<FuseConnection> Ready => _ready.Task;
+
+    /// <summary>Completes when the session ends: unmounted (by us or anyone), aborted, or failed.</summary>
+    public Task Completion => _transport?.Completion ?? Task.CompletedTask;
+
+    /// <summary>Mounts <paramref name="mountpoint"/> and starts serving. Throws (leaving nothing mounted) when that fails.</summary>
+    public void Start(string mountpoint, MountOptions? mountOptions = null)
+    {
+        if (_transport is not null) throw new InvalidOperationException("already started");
+        if (Options.Policy.Unsupported is { } why) throw new NotSupportedException(why);
+        if (Options.Transport == TransportKind.Uring) UringSupport.ThrowIfDisabled();
+        int depth = Math.Max(1, Options.Depth);
+        _dispatcher = new Dispatcher(_fs, Options, depth * Math.Max(1, Options.Workers) + 8);
+        _dispatcher.Initialized += conn => _ready.TrySetResult(conn);
+        Mount = FuseMount.Mount(mountpoint, mountOptions ?? new MountOptions());
+        try
+        {
+            _transport = Options.Transport switch
+            {
+                TransportKind.Threads => new ThreadsTransport(Mount, _dispatcher, Options, Stats),
+                TransportKind.Ring => new RingTransport(Mount, _dispatcher, Options, Stats),
+                TransportKind.Uring => throw new NotSupportedException("the FUSE-over-io_uring transport is not built yet; use --transport ring"),
+                _ => throw new ArgumentOutOfRangeException(nameof(Options.Transport)),
+            };
+            _transport.Start();
+            _transport.Completion.ContinueWith(t =>
+            {
+                var reason = _dispatcher.FatalError is { } f ? new IOException(f) : t.Exception?.GetBaseException() ?? new IOException("the session ended before INIT");
+                _ready.TrySetException(reason);
+            }, TaskScheduler.Default);
+        }
+        catch
+        {
+            Teardown(TimeSpan.FromSeconds(5));
+            throw;
+        }
+    }
+
+    /// <summary>Ends the session: unmounts, waits for the workers (aborting the connection if they do not finish), frees buffers.</summary>
+    public void Stop(TimeSpan? timeout = null) => Teardown(timeout ?? TimeSpan.FromSeconds(10));
+
+    private void Teardown(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
+        _transport?.Stop();
+        try { Mount?.Unmount(lazy: false); }
+        catch (Exception e) { _dispatcher?.Log($"fuselage: unmount failed: {e.Message}; detaching"); try { Mount?.Unmount(lazy: true); } catch { } }
+        if (_transport is not null && !Finished(_transport.Completion, timeout))
+        {
+            // Workers still blocked in the kernel: abort the connection so every read and waiter fails.
+            Mount?.Abort();
+            if (!Finished(_transport.Completion, timeout))
+                _dispatcher?.Log("fuselage: workers did not stop after abort; leaving their buffers allocated");
+            else _transport.Dispose();
+        }
+        else _transport?.Dispose();
+        Mount?.Dispose();
+        _ready.TrySetException(new IOException("stopped"));
+    }
+
+    public void Dispose() => Stop();
+
+    /// <summary>Whether the task finished (succeeded or faulted) within <paramref name="timeout"/>.</summary>
+    private static bool Finished(Task task, TimeSpan timeout)
+    {
+        try { return task.Wait(timeout); }
+        catch (AggregateException) { return true; }
+    }
+}

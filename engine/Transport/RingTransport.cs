@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using Fuselage.Interop;
+using Fuselage.Interop.IoUring;
+using Fuselage.Ring;
+
+namespace Fuselage.Transport;
+
+/// <summary>
+/// The default transport: each worker thread owns one io_uring and one cloned /dev/fuse fd, keeps a READ posted
+/// for every idle request buffer, and sends each reply as a WRITE linked to the READ that re-posts the same
+/// buffer — one io_uring_enter per request in steady state, no other syscalls. A method that completes on
+/// another thread hands its request back through a queue and wakes the ring; the reply still leaves from
+/// the owning worker.
+/// </summary>
+internal sealed class RingTransport : ITransport
+{
+    private readonly FuseMount _mount;
+    private readonly Dispatcher _dispatcher;
+    private readonly FuseServerOptions _options;
+    private readonly RequestStats? _stats;
+    private readonly List<Worker> _workers = [];
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _stopping;
+    private int _running;
+
+    public RingTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
+    {
+        _mount = mount;
+        _dispatcher = dispatcher;
+        _options = options;
+        _stats = stats;
+    }
+
+    public string Name => "ring";
+    public Task Completion => _completion.Task;
+
+    public void Start()
+    {
+        uint maxWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit;
+        for (int i = 0; i < Math.Max(1, _options.Workers); i++)
+        {
+            int fd = i == 0 ? _mount.Fd : _mount.CloneFd();
+            _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, maxWrite, _stats?.AddSource($"ring/{i}")));
+        }
+        _running = _workers.Count;
+        foreach (var w in _workers) w.Start();
+        foreach (var w in _workers) w.WaitStarted();
+    }
+
+    public void Stop()
+    {
+        _stopping = true;
+        foreach (var w in _workers) w.Wake();
+    }
+
+    private void WorkerExited(Exception? error)
+    {
+        if (error is not null) _completion.TrySetException(error);
+        if (Interlocked.Decrement(ref _running) == 0) _completion.TrySetResult();
+        else Stop(); // the session is over for everyone once one worker sees it end
+    }
+
+    public void Dispose()
+    {
+        foreach (var w in _workers) w.Dispose();
+    }
+
+    private sealed class Worker : IReplySink, IDisposable
+    {
+        private const ulong KindRead = 0, KindWrite = 1;
+        // /dev/fuse is a stream: io_uring refuses an explicit position on it (EINVAL); -1 means "no position".
+        private const ulong StreamPosition = ulong.MaxValue;
+        private readonly RingTransport _owner;
+        private readonly int _index;
+        private readonly int _fd;
+        private readonly bool _ownsFd;
+        private readonly long[]? _counts;
+        private readonly WorkerRequests _requests;
+        private readonly ConcurrentQueue<Request> _completedElsewhere = new();
+        private readonly Thread _thread;
+        private readonly ManualResetEventSlim _started = new();
+        private Exception? _startError;
+        private Fuselage.Ring.Ring? _ring;
+        private int _posted;       // READs and WRITEs the kernel still owns
+        private bool _sessionOver;
+
+        public Worker(RingTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
+        {
+            _owner = owner;
+            _index = index;
+            _fd = fd;
+            _ownsFd = ownsFd;
+            _counts = counts;
+            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
+            _thread = new Thread(Run) { Name = $"fuselage-ring-{index}", IsBackground = true };
+        }
+
+        public void Start() => _thread.Start();
+
+        public void WaitStarted()
+        {
+            _started.Wait();
+            if (_startError is not null) throw new IOException($"ring worker {_index} could not start: {_startError.Message}", _startError);
+        }
+
+        public void Wake() => _ring?.Wake();
+
+        private void Run()
+        {
+            Exception? error = null;
+            try
+            {
+                int depth = _requests.All.Length;
+                // Created on this thread: SINGLE_ISSUER and DEFER_TASKRUN tie the ring to its submitter.
+                _ring = new Fuselage.Ring.Ring((uint)(2 * depth + 4), new RingOptions
+                {
+                    Flags = IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.DeferTaskRun | IoUringSetupFlags.CoopTaskRun | IoUringSetupFlags.SubmitAll,
+                    CompletionQueueEntries = (uint)(4 * depth + 8),
+                    EnableWake = true,
+                });
+                for (int i = 0; i < depth; i++)
+                {
+                    PostRead(_requests.All[i]); // every request starts out owned by a posted READ
+                }
+            }
+            catch (Exception e) { _startError = e; }
+            _started.Set();
+            if (_startError is not null) { _owner.WorkerExited(_startError); return; }
+
+            try { Serve(); }
+            catch (Exception e) { error = e; }
+            _owner.WorkerExited(error);
+        }
+
+        private void Serve()
+        {
+            var ring = _ring!;
+            var handler = new CqeHandler(this);
+            while (true)
+            {
+                DrainCompletedElsewhere();
+                if (_owner._stopping || _sessionOver) break;
+                ring.SubmitAndWait(1);
+                ring.ForEachCqe(ref handler);
+            }
+        }
+
+        private void DrainCompletedElsewhere()
+        {
+            while (_completedElsewhere.TryDequeue(out var req)) SendReply(req);
+        }
+
+        private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << 1) | kind;
+
+        private void PostRead(Request r)
+        {
+            int index = r.PoolIndex;
+            ref var sqe = ref _ring!.GetSqe();
+            uint length = (uint)_requests.Inputs.BufferSize;
+            // Not READ_FIXED: fuse_dev_read() refuses iterators that are not user-backed (EINVAL, seen on 6.18).
+            sqe.PrepareRead(_fd, r.InputAddress, length, StreamPosition, UserData(index, KindRead));
+            _posted++;
+        }
+
+        /// <summary>WRITE the reply, linked to the READ that re-posts the request's buffer; or just the READ when there is no reply.</summary>
+        private void SendReply(Request r)
+        {
+            int index = r.PoolIndex;
+            if (_sessionOver || _owner._stopping) return; // nothing will be read again; the ring's disposal cancels the rest
+            if (r.ReplyLength > 0)
+            {
+                ref var sqe = ref _ring!.GetSqe();
+                sqe.PrepareWrite(_fd, r.ReplyAddress, (uint)r.ReplyLength, StreamPosition, UserData(index, KindWrite));
+                sqe.WithFlags(IoSqeFlags.IoLink);
+                _posted++;
+            }
+            PostRead(r);
+        }
+
+        public void Complete(Request request)
+        {
+            if (Environment.CurrentManagedThreadId == _thread.ManagedThreadId) { SendReply(request); return; }
+            _completedElsewhere.Enqueue(request);
+            _ring?.Wake();
+        }
+
+        private void OnCqe(in IoUringCqe cqe)
+        {
+            _posted--;
+            int index = (int)(cqe.UserData >> 1);
+            var r = _requests.All[index];
+            if ((cqe.UserData & 1) == KindWrite)
+            {
+                // ENOENT: the kernel stopped waiting (interrupted, aborted). The linked READ still follows.
+                if (cqe.Res < 0 && cqe.Res != -Errno.ENOENT && cqe.Res != -Errno.ECANCELED)
+                    _owner._dispatcher.Log($"fuselage: ring/{_index}: reply rejected: errno {-cqe.Res}");
+                return;
+            }
+            int res = cqe.Res;
+            if (res < 0)
+            {
+                switch (-res)
+                {
+                    case Errno.ENODEV or Errno.ECONNABORTED:
+                        _sessionOver = true; // unmounted or aborted
+                        return;
+                    case Errno.ECANCELED or Errno.EINTR or Errno.EAGAIN or Errno.ENOENT:
+                        if (!_sessionOver && !_owner._stopping) PostRead(r);
+                        return;
+                    default:
+                        throw new ErrnoException("read /dev/fuse (io_uring)", -res);
+                }
+            }
+            r.InputLength = res;
+            _owner._dispatcher.Dispatch(r, _counts);
+        }
+
+        private struct CqeHandler(Worker worker) : ICqeHandler
+        {
+            public readonly void Handle(in IoUringCqe cqe) => worker.OnCqe(cqe);
+        }
+
+        public void Dispose()
+        {
+            _ring?.Dispose(); // cancels the posted READs before the buffers go away
+            if (_ownsFd) Libc.close(_fd);
+            _requests.Dispose();
+            _started.Dispose();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Fuselage.Interop;
+
+namespace Fuselage.Tests;
+
+/// <summary>
+/// A filesystem served on a fresh temporary mountpoint for one test. Every client call goes through
+/// <see cref="Run"/>, a watchdog: if the server hangs, the connection is aborted through fusectl (which fails
+/// every waiter with ENOTCONN) and the test fails instead of hanging CI. Dispose always unmounts.
+/// </summary>
+public sealed class MountedFs : IDisposable
+{
+    public static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(60);
+
+    private readonly List<string> _log = [];
+
+    public MountedFs(FileSystem fs, TransportKind transport, string? options = null, Action<FuseServerOptions>? configure = null)
+    {
+        Root = Directory.CreateTempSubdirectory("fuselage-mnt-").FullName;
+        var serverOptions = new FuseServerOptions
+        {
+            Transport = transport,
+            Workers = 2,
+            Depth = 8,
+            CollectStats = true,
+            Log = line => { lock (_log) _log.Add(line); },
+        };
+        configure?.Invoke(serverOptions);
+        Server = new FuseServer(fs, serverOptions);
+        try
+        {
+            Server.Start(Root, MountOptions.Parse(options));
+            if (!Server.Ready.Wait(Watchdog)) throw new TimeoutException("INIT was not answered");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public FuseServer Server { get; }
+    public string Root { get; }
+    public IReadOnlyList<string> LogLines { get { lock (_log) return _log.ToArray(); } }
+
+    public string PathOf(string relative) => Path.Combine(Root, relative);
+
+    /// <summary>Runs client code against the mount under the watchdog.</summary>
+    public T Run<T>(Func<T> client)
+    {
+        var task = Task.Factory.StartNew(client, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (task.Wait(Watchdog)) return task.Result;
+        if (Server.Mount?.ConnectionId is uint id) FuseMount.AbortConnection(id);
+        throw new TimeoutException($"client call did not finish within {Watchdog}: connection aborted");
+    }
+
+    public void Run(Action client) => Run(() => { client(); return 0; });
+
+    public void Dispose()
+    {
+        Server.Dispose();
+        // The mountpoint must be gone from the mount table whatever happened above.
+        if (FuseMount.IsMounted(Root)) Libc.umount2(Root, Libc.MNT_DETACH);
+        try { Directory.Delete(Root); } catch (IOException) { }
+    }
+}
