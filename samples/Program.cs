@@ -1,1 +1,4 @@
-return 0;
+using Fuselage;
+using Fuselage.Samples;
+
+return FuselageCommand.Run(args);

@@ -1,0 +1,145 @@
+using System.Runtime.InteropServices;
+using Fuselage.Transport;
+
+namespace Fuselage.Samples;
+
+/// <summary>
+/// <c>fuselage mount memfs &lt;mountpoint&gt;</c> and <c>fuselage mount passthrough &lt;source&gt; &lt;mountpoint&gt;</c>:
+/// stays in the foreground, prints one line when the mount is ready, unmounts on Ctrl-C/SIGTERM or when
+/// someone runs umount, and exits 0. A bad argument or a failed mount exits non-zero with one line.
+/// </summary>
+public static class FuselageCommand
+{
+    public const string Usage = """
+        usage: fuselage mount memfs <mountpoint> [options]
+               fuselage mount passthrough <source> <mountpoint> [options]
+        options:
+          --transport ring|threads|uring   how requests travel (default ring)
+          --workers N                      worker threads / queues (default: one per CPU)
+          --depth N                        requests in flight per worker (default 16)
+          -o opt[,opt...]                  mount options: allow_other, default_permissions, fsname=, subtype=, max_read=, ro, ...
+          -d                               trace every request and reply
+          --stats                          print requests per opcode and per transport at unmount
+        """;
+
+    public static int Run(string[] args)
+    {
+        Invocation inv;
+        try { inv = Parse(args); }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"fuselage: {e.Message}");
+            Console.Error.Write(Usage);
+            return 2;
+        }
+        if (inv.Help) { Console.Write(Usage); return 0; }
+
+        FileSystem fs;
+        try
+        {
+            fs = inv.FileSystem switch
+            {
+                "memfs" => new MemFs(),
+                "passthrough" => new PassthroughFs(inv.Source!),
+                _ => throw new ArgumentException($"unknown filesystem '{inv.FileSystem}'"),
+            };
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"fuselage: {e.Message}");
+            return 1;
+        }
+
+        using var server = new FuseServer(fs, inv.Options);
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        try
+        {
+            server.Start(inv.Mountpoint!, inv.MountOptions);
+            var conn = server.Ready.GetAwaiter().GetResult();
+            Console.WriteLine($"fuselage: {inv.FileSystem} mounted on {server.Mount!.Mountpoint} (transport {server.TransportName}, {inv.Options.Workers} workers, max_write {conn.MaxWrite})");
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"fuselage: mount failed: {e.GetBaseException().Message}");
+            return 1;
+        }
+
+        // Ends on a signal, or when the session ends by itself (someone ran umount, or fusectl abort).
+        Task.WaitAny(server.Completion, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
+        server.Stop();
+        if (server.Stats is { } stats) Console.WriteLine(stats.Format());
+        if (server.Completion.IsFaulted)
+        {
+            Console.Error.WriteLine($"fuselage: session failed: {server.Completion.Exception!.GetBaseException().Message}");
+            return 1;
+        }
+        return 0;
+    }
+
+    private sealed class Invocation
+    {
+        public bool Help;
+        public string? FileSystem, Source, Mountpoint;
+        public FuseServerOptions Options = new();
+        public MountOptions MountOptions = new();
+    }
+
+    private static Invocation Parse(string[] args)
+    {
+        var inv = new Invocation();
+        var positional = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            switch (a)
+            {
+                case "-h" or "--help": inv.Help = true; return inv;
+                case "--transport":
+                    inv.Options.Transport = Value() switch
+                    {
+                        "ring" => TransportKind.Ring,
+                        "threads" => TransportKind.Threads,
+                        "uring" => TransportKind.Uring,
+                        var t => throw new ArgumentException($"unknown transport '{t}' (ring, threads or uring)"),
+                    };
+                    break;
+                case "--workers":
+                    inv.Options.Workers = int.TryParse(Value(), out int w) && w is > 0 and <= 256 ? w : throw new ArgumentException("--workers needs a number from 1 to 256");
+                    break;
+                case "--depth":
+                    inv.Options.Depth = int.TryParse(Value(), out int d) && d is > 0 and <= 1024 ? d : throw new ArgumentException("--depth needs a number from 1 to 1024");
+                    break;
+                case "-o": MountOptions.Parse(Value(), inv.MountOptions); break;
+                case "-d" or "--debug": inv.Options.Debug = true; break;
+                case "--stats": inv.Options.CollectStats = true; break;
+                default:
+                    if (a.StartsWith('-')) throw new ArgumentException($"unknown option '{a}'");
+                    positional.Add(a);
+                    break;
+            }
+        }
+        if (positional.Count == 0) { inv.Help = true; return inv; }
+        if (positional[0] != "mount") throw new ArgumentException($"unknown command '{positional[0]}'");
+        if (positional.Count < 2) throw new ArgumentException("mount needs a filesystem: memfs or passthrough");
+        inv.FileSystem = positional[1];
+        switch (inv.FileSystem)
+        {
+            case "memfs" when positional.Count == 3:
+                inv.Mountpoint = positional[2];
+                break;
+            case "passthrough" when positional.Count == 4:
+                inv.Source = positional[2];
+                inv.Mountpoint = positional[3];
+                break;
+            case "memfs": throw new ArgumentException("usage: fuselage mount memfs <mountpoint>");
+            case "passthrough": throw new ArgumentException("usage: fuselage mount passthrough <source> <mountpoint>");
+            default: throw new ArgumentException($"unknown filesystem '{inv.FileSystem}' (memfs or passthrough)");
+        }
+        if (!Directory.Exists(inv.Mountpoint)) throw new ArgumentException($"mountpoint {inv.Mountpoint} is not a directory");
+        if (inv.Source is not null && !Directory.Exists(inv.Source)) throw new ArgumentException($"source {inv.Source} is not a directory");
+        return inv;
+    }
+}
