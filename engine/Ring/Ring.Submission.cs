@@ -37,6 +37,8 @@ public sealed unsafe partial class Ring
     private void MakeSqSpace()
     {
         Submit();
+        if (SqSpaceLeft == 0 && IsSqPoll)
+            WaitForSqSpace();
         if (SqSpaceLeft == 0)
             throw new InvalidOperationException("The submission queue is full and the kernel accepted none of it; reap completions first.");
     }
@@ -79,6 +81,18 @@ public sealed unsafe partial class Ring
         };
         Enter(minComplete, wait: true, &ts, out bool timedOut);
         return !timedOut;
+    }
+
+    private bool IsSqPoll => (AcceptedFlags & IoUringSetupFlags.SqPoll) != 0;
+
+    /// <summary>SQPOLL only: the kernel thread consumes SQEs on its own; wait until it has made room.</summary>
+    private void WaitForSqSpace()
+    {
+        while (SqSpaceLeft == 0)
+        {
+            if (Libc.io_uring_enter(_ringFd, 0, 0, IoUringEnterFlags.SqWait, null, 0) < 0 && Errno.Last != Errno.EINTR)
+                throw new ErrnoException("io_uring_enter(SQ_WAIT)", Errno.Last);
+        }
     }
 
     /// <summary>True when the kernel holds completions back (CQ overflow list, or task work with TASKRUN_FLAG).</summary>
@@ -124,6 +138,17 @@ public sealed unsafe partial class Ring
             uint toSubmit = holdSubmissions ? 0 : SubmissionsPending;
             bool waitNow = wait && CqReady < minComplete;
             var flags = baseFlags;
+            if (IsSqPoll)
+            {
+                // The kernel thread picks SQEs up by itself; it only needs a kick when it went to sleep.
+                // Full fence between the tail store and the flags load, as the kernel orders the other way round.
+                Interlocked.MemoryBarrier();
+                bool sleeping = (Volatile.Read(ref *_sqFlags) & (uint)IoUringSqRingFlags.NeedWakeup) != 0;
+                if (sleeping && toSubmit != 0)
+                    flags |= IoUringEnterFlags.SqWakeup;
+                else
+                    toSubmit = 0;
+            }
             if (waitNow || CqNeedsFlush)
                 flags |= IoUringEnterFlags.GetEvents;
             if (toSubmit == 0 && flags == baseFlags)

@@ -111,6 +111,37 @@ public class RingSetupTests
     }
 
     [Fact]
+    public void SqPollRing_CompletesNopsSubmittedByTheKernelThread()
+    {
+        using var ring = new Ring(8, new RingOptions { Flags = IoUringSetupFlags.SqPoll });
+        Assert.True(ring.AcceptedFlags.HasFlag(IoUringSetupFlags.SqPoll));
+        var seen = new HashSet<ulong>();
+        void Reap()
+        {
+            while (ring.TryReapCqe(out var cqe))
+            {
+                Assert.Equal(0, cqe.Res);
+                Assert.True(seen.Add(cqe.UserData), $"user_data {cqe.UserData} twice");
+            }
+        }
+        for (ulong i = 1; i <= 200; i++) // more than the SQ holds, so GetSqe also has to wait for room
+        {
+            ring.GetSqe().PrepareNop(i);
+            if (i % 50 == 0)
+            {
+                Assert.True(ring.SubmitAndWait(1, TimeSpan.FromSeconds(30)));
+                Reap();
+            }
+        }
+        while (seen.Count < 200)
+        {
+            Assert.True(ring.SubmitAndWait(1, TimeSpan.FromSeconds(30)), $"only {seen.Count} of 200 completed");
+            Reap();
+        }
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (ulong)i), seen.Order());
+    }
+
+    [Fact]
     public void GetSqe128_OnA64ByteRing_Throws()
     {
         using var ring = new Ring(4);
