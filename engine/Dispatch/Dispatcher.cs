@@ -137,7 +137,12 @@ internal sealed class Dispatcher
         return true;
     }
 
-    private static readonly ValueTask<int> Inval = new(-Errno.EINVAL);
+    /// <summary>Arguments cut short, a name without its NUL, or sizes that contradict the request: EINVAL, logged.</summary>
+    private ValueTask<int> BadArgs(Request req)
+    {
+        _log($"fuselage: malformed {Name(req.OpcodeValue)} request (unique {req.Unique}, {req.InputLength} bytes); replied EINVAL");
+        return new(-Errno.EINVAL);
+    }
     private static readonly ValueTask<int> NoReply = new(NoReplyResult);
     internal const int NoReplyResult = int.MinValue;
 
@@ -174,90 +179,90 @@ internal sealed class Dispatcher
 
             case FuseOpcode.Lookup:
                 rest = args;
-                return TakeName(ref rest, out name) ? _fs.Lookup(req, nodeId, name) : Inval;
+                return TakeName(ref rest, out name) ? _fs.Lookup(req, nodeId, name) : BadArgs(req);
             case FuseOpcode.Getattr:
             {
-                if (!Fits<FuseGetattrIn>(args)) return Inval;
+                if (!Fits<FuseGetattrIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseGetattrIn>(args);
                 return _fs.GetAttr(req, nodeId, (a.GetattrFlags & (uint)FuseGetattrFlags.Fh) != 0 ? a.Fh : null);
             }
             case FuseOpcode.Setattr:
-                return Fits<FuseSetattrIn>(args) ? _fs.SetAttr(req, nodeId, new SetAttrArgs(Arg<FuseSetattrIn>(args))) : Inval;
+                return Fits<FuseSetattrIn>(args) ? _fs.SetAttr(req, nodeId, new SetAttrArgs(Arg<FuseSetattrIn>(args))) : BadArgs(req);
             case FuseOpcode.Readlink:
                 return _fs.ReadLink(req, nodeId);
             case FuseOpcode.Symlink:
                 rest = args;
-                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.SymLink(req, nodeId, name, name2) : Inval;
+                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.SymLink(req, nodeId, name, name2) : BadArgs(req);
             case FuseOpcode.Mknod:
             {
-                if (!Fits<FuseMknodIn>(args)) return Inval;
+                if (!Fits<FuseMknodIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseMknodIn>(args);
                 rest = args[Unsafe.SizeOf<FuseMknodIn>()..];
-                return TakeName(ref rest, out name) ? _fs.MkNod(req, nodeId, name, a.Mode, a.Rdev, a.Umask) : Inval;
+                return TakeName(ref rest, out name) ? _fs.MkNod(req, nodeId, name, a.Mode, a.Rdev, a.Umask) : BadArgs(req);
             }
             case FuseOpcode.Mkdir:
             {
-                if (!Fits<FuseMkdirIn>(args)) return Inval;
+                if (!Fits<FuseMkdirIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseMkdirIn>(args);
                 rest = args[Unsafe.SizeOf<FuseMkdirIn>()..];
-                return TakeName(ref rest, out name) ? _fs.MkDir(req, nodeId, name, a.Mode, a.Umask) : Inval;
+                return TakeName(ref rest, out name) ? _fs.MkDir(req, nodeId, name, a.Mode, a.Umask) : BadArgs(req);
             }
             case FuseOpcode.Unlink:
                 rest = args;
-                return TakeName(ref rest, out name) ? _fs.Unlink(req, nodeId, name) : Inval;
+                return TakeName(ref rest, out name) ? _fs.Unlink(req, nodeId, name) : BadArgs(req);
             case FuseOpcode.Rmdir:
                 rest = args;
-                return TakeName(ref rest, out name) ? _fs.RmDir(req, nodeId, name) : Inval;
+                return TakeName(ref rest, out name) ? _fs.RmDir(req, nodeId, name) : BadArgs(req);
             case FuseOpcode.Rename:
             {
-                if (!Fits<FuseRenameIn>(args)) return Inval;
+                if (!Fits<FuseRenameIn>(args)) return BadArgs(req);
                 ulong newDir = Arg<FuseRenameIn>(args).NewDir;
                 rest = args[Unsafe.SizeOf<FuseRenameIn>()..];
-                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.Rename(req, nodeId, name, newDir, name2, 0) : Inval;
+                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.Rename(req, nodeId, name, newDir, name2, 0) : BadArgs(req);
             }
             case FuseOpcode.Rename2:
             {
-                if (!Fits<FuseRename2In>(args)) return Inval;
+                if (!Fits<FuseRename2In>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseRename2In>(args);
                 rest = args[Unsafe.SizeOf<FuseRename2In>()..];
-                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.Rename(req, nodeId, name, a.NewDir, name2, a.Flags) : Inval;
+                return TakeName(ref rest, out name) && TakeName(ref rest, out name2) ? _fs.Rename(req, nodeId, name, a.NewDir, name2, a.Flags) : BadArgs(req);
             }
             case FuseOpcode.Link:
             {
-                if (!Fits<FuseLinkIn>(args)) return Inval;
+                if (!Fits<FuseLinkIn>(args)) return BadArgs(req);
                 ulong oldNode = Arg<FuseLinkIn>(args).OldNodeId;
                 rest = args[Unsafe.SizeOf<FuseLinkIn>()..];
-                return TakeName(ref rest, out name) ? _fs.Link(req, oldNode, nodeId, name) : Inval;
+                return TakeName(ref rest, out name) ? _fs.Link(req, oldNode, nodeId, name) : BadArgs(req);
             }
             case FuseOpcode.Open:
-                return Fits<FuseOpenIn>(args) ? _fs.Open(req, nodeId, (int)Arg<FuseOpenIn>(args).Flags) : Inval;
+                return Fits<FuseOpenIn>(args) ? _fs.Open(req, nodeId, (int)Arg<FuseOpenIn>(args).Flags) : BadArgs(req);
             case FuseOpcode.Opendir:
-                return Fits<FuseOpenIn>(args) ? _fs.OpenDir(req, nodeId, (int)Arg<FuseOpenIn>(args).Flags) : Inval;
+                return Fits<FuseOpenIn>(args) ? _fs.OpenDir(req, nodeId, (int)Arg<FuseOpenIn>(args).Flags) : BadArgs(req);
             case FuseOpcode.Read:
             {
-                if (!Fits<FuseReadIn>(args)) return Inval;
+                if (!Fits<FuseReadIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseReadIn>(args);
-                if (a.Size > req.ReplyCapacity) return Inval;
+                if (a.Size > req.ReplyCapacity) return BadArgs(req);
                 return _fs.Read(req, nodeId, a.Fh, (long)a.Offset, req.Data[..(int)a.Size]);
             }
             case FuseOpcode.Write:
             {
-                if (!Fits<FuseWriteIn>(args)) return Inval;
+                if (!Fits<FuseWriteIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseWriteIn>(args);
                 var data = args[Unsafe.SizeOf<FuseWriteIn>()..];
-                if (a.Size > data.Length) return Inval;
+                if (a.Size > data.Length) return BadArgs(req);
                 return _fs.Write(req, nodeId, a.Fh, (long)a.Offset, data[..(int)a.Size], (FuseWriteFlags)a.WriteFlags);
             }
             case FuseOpcode.Statfs:
                 return _fs.StatFs(req, nodeId);
             case FuseOpcode.Release:
-                return Fits<FuseReleaseIn>(args) ? _fs.Release(req, nodeId, Arg<FuseReleaseIn>(args).Fh, (int)Arg<FuseReleaseIn>(args).Flags) : Inval;
+                return Fits<FuseReleaseIn>(args) ? _fs.Release(req, nodeId, Arg<FuseReleaseIn>(args).Fh, (int)Arg<FuseReleaseIn>(args).Flags) : BadArgs(req);
             case FuseOpcode.Releasedir:
-                return Fits<FuseReleaseIn>(args) ? _fs.ReleaseDir(req, nodeId, Arg<FuseReleaseIn>(args).Fh) : Inval;
+                return Fits<FuseReleaseIn>(args) ? _fs.ReleaseDir(req, nodeId, Arg<FuseReleaseIn>(args).Fh) : BadArgs(req);
             case FuseOpcode.Fsync:
             case FuseOpcode.Fsyncdir:
             {
-                if (!Fits<FuseFsyncIn>(args)) return Inval;
+                if (!Fits<FuseFsyncIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseFsyncIn>(args);
                 bool dataOnly = (a.FsyncFlags & (uint)FuseFsyncFlags.DataSync) != 0;
                 return op == FuseOpcode.Fsync ? _fs.Fsync(req, nodeId, a.Fh, dataOnly) : _fs.FsyncDir(req, nodeId, a.Fh, dataOnly);
@@ -266,36 +271,36 @@ internal sealed class Dispatcher
             {
                 // Without SETXATTR_EXT the kernel sends the 8-byte compat struct.
                 int fixedSize = Connection is { } c && (c.Granted & FuseInitFlags.SetxattrExt) != 0 ? Unsafe.SizeOf<FuseSetxattrIn>() : 8;
-                if (args.Length < fixedSize) return Inval;
+                if (args.Length < fixedSize) return BadArgs(req);
                 uint size = MemoryMarshal.Read<uint>(args);
                 int flags = MemoryMarshal.Read<int>(args[4..]);
                 rest = args[fixedSize..];
-                if (!TakeName(ref rest, out name) || size > rest.Length) return Inval;
+                if (!TakeName(ref rest, out name) || size > rest.Length) return BadArgs(req);
                 return _fs.SetXattr(req, nodeId, name, rest[..(int)size], flags);
             }
             case FuseOpcode.Getxattr:
             {
-                if (!Fits<FuseGetxattrIn>(args)) return Inval;
+                if (!Fits<FuseGetxattrIn>(args)) return BadArgs(req);
                 uint size = Arg<FuseGetxattrIn>(args).Size;
                 rest = args[Unsafe.SizeOf<FuseGetxattrIn>()..];
-                if (!TakeName(ref rest, out name)) return Inval;
+                if (!TakeName(ref rest, out name)) return BadArgs(req);
                 return _fs.GetXattr(req, nodeId, name, req.Data[..(int)Math.Min(size, (uint)req.ReplyCapacity)]);
             }
             case FuseOpcode.Listxattr:
             {
-                if (!Fits<FuseGetxattrIn>(args)) return Inval;
+                if (!Fits<FuseGetxattrIn>(args)) return BadArgs(req);
                 uint size = Arg<FuseGetxattrIn>(args).Size;
                 return _fs.ListXattr(req, nodeId, req.Data[..(int)Math.Min(size, (uint)req.ReplyCapacity)]);
             }
             case FuseOpcode.Removexattr:
                 rest = args;
-                return TakeName(ref rest, out name) ? _fs.RemoveXattr(req, nodeId, name) : Inval;
+                return TakeName(ref rest, out name) ? _fs.RemoveXattr(req, nodeId, name) : BadArgs(req);
             case FuseOpcode.Flush:
-                return Fits<FuseFlushIn>(args) ? _fs.Flush(req, nodeId, Arg<FuseFlushIn>(args).Fh, Arg<FuseFlushIn>(args).LockOwner) : Inval;
+                return Fits<FuseFlushIn>(args) ? _fs.Flush(req, nodeId, Arg<FuseFlushIn>(args).Fh, Arg<FuseFlushIn>(args).LockOwner) : BadArgs(req);
             case FuseOpcode.Readdir:
             case FuseOpcode.Readdirplus:
             {
-                if (!Fits<FuseReadIn>(args)) return Inval;
+                if (!Fits<FuseReadIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseReadIn>(args);
                 req.DirectoryLimit = (int)Math.Min(a.Size, (uint)req.ReplyCapacity);
                 return op == FuseOpcode.Readdir
@@ -304,71 +309,71 @@ internal sealed class Dispatcher
             }
             case FuseOpcode.Getlk:
             {
-                if (!Fits<FuseLkIn>(args)) return Inval;
+                if (!Fits<FuseLkIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseLkIn>(args);
                 return _fs.GetLk(req, nodeId, a.Fh, a.Owner, a.Lk);
             }
             case FuseOpcode.Setlk:
             case FuseOpcode.Setlkw:
             {
-                if (!Fits<FuseLkIn>(args)) return Inval;
+                if (!Fits<FuseLkIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseLkIn>(args);
                 return _fs.SetLk(req, nodeId, a.Fh, a.Owner, a.Lk, op == FuseOpcode.Setlkw, (a.LkFlags & (uint)FuseLockFlags.Flock) != 0);
             }
             case FuseOpcode.Access:
-                return Fits<FuseAccessIn>(args) ? _fs.Access(req, nodeId, (int)Arg<FuseAccessIn>(args).Mask) : Inval;
+                return Fits<FuseAccessIn>(args) ? _fs.Access(req, nodeId, (int)Arg<FuseAccessIn>(args).Mask) : BadArgs(req);
             case FuseOpcode.Create:
             {
-                if (!Fits<FuseCreateIn>(args)) return Inval;
+                if (!Fits<FuseCreateIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseCreateIn>(args);
                 rest = args[Unsafe.SizeOf<FuseCreateIn>()..];
-                return TakeName(ref rest, out name) ? _fs.Create(req, nodeId, name, a.Mode, a.Umask, (int)a.Flags) : Inval;
+                return TakeName(ref rest, out name) ? _fs.Create(req, nodeId, name, a.Mode, a.Umask, (int)a.Flags) : BadArgs(req);
             }
             case FuseOpcode.Tmpfile:
             {
-                if (!Fits<FuseCreateIn>(args)) return Inval;
+                if (!Fits<FuseCreateIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseCreateIn>(args);
                 return _fs.TmpFile(req, nodeId, a.Mode, a.Umask, (int)a.Flags);
             }
             case FuseOpcode.Bmap:
             {
-                if (!Fits<FuseBmapIn>(args)) return Inval;
+                if (!Fits<FuseBmapIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseBmapIn>(args);
                 return _fs.Bmap(req, nodeId, a.Blocksize, a.Block);
             }
             case FuseOpcode.Ioctl:
             {
-                if (!Fits<FuseIoctlIn>(args)) return Inval;
+                if (!Fits<FuseIoctlIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseIoctlIn>(args);
                 var input = args[Unsafe.SizeOf<FuseIoctlIn>()..];
                 int outCapacity = req.ReplyCapacity - Unsafe.SizeOf<FuseIoctlOut>();
-                if (a.InSize > input.Length || a.OutSize > outCapacity) return Inval;
+                if (a.InSize > input.Length || a.OutSize > outCapacity) return BadArgs(req);
                 req.IoctlOutputLength = 0;
                 return _fs.Ioctl(req, nodeId, a.Fh, a.Flags, a.Cmd, a.Arg, input[..(int)a.InSize],
                     req.Data.Slice(Unsafe.SizeOf<FuseIoctlOut>(), (int)a.OutSize));
             }
             case FuseOpcode.Poll:
             {
-                if (!Fits<FusePollIn>(args)) return Inval;
+                if (!Fits<FusePollIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FusePollIn>(args);
                 return _fs.Poll(req, nodeId, a.Fh, a.Kh, a.Flags, a.Events);
             }
             case FuseOpcode.Fallocate:
             {
-                if (!Fits<FuseFallocateIn>(args)) return Inval;
+                if (!Fits<FuseFallocateIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseFallocateIn>(args);
                 return _fs.Fallocate(req, nodeId, a.Fh, (long)a.Offset, (long)a.Length, (int)a.Mode);
             }
             case FuseOpcode.Lseek:
             {
-                if (!Fits<FuseLseekIn>(args)) return Inval;
+                if (!Fits<FuseLseekIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseLseekIn>(args);
                 return _fs.Lseek(req, nodeId, a.Fh, (long)a.Offset, (int)a.Whence);
             }
             case FuseOpcode.CopyFileRange:
             case FuseOpcode.CopyFileRange64:
             {
-                if (!Fits<FuseCopyFileRangeIn>(args)) return Inval;
+                if (!Fits<FuseCopyFileRangeIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseCopyFileRangeIn>(args);
                 return _fs.CopyFileRange(req, nodeId, a.FhIn, (long)a.OffIn, a.NodeIdOut, a.FhOut, (long)a.OffOut, a.Len, a.Flags);
             }
@@ -376,7 +381,7 @@ internal sealed class Dispatcher
                 return _fs.SyncFs(req, nodeId);
             case FuseOpcode.Statx:
             {
-                if (!Fits<FuseStatxIn>(args)) return Inval;
+                if (!Fits<FuseStatxIn>(args)) return BadArgs(req);
                 ref readonly var a = ref Arg<FuseStatxIn>(args);
                 return _fs.Statx(req, nodeId, (a.GetattrFlags & (uint)FuseGetattrFlags.Fh) != 0 ? a.Fh : null, a.SxFlags, a.SxMask);
             }
@@ -410,7 +415,7 @@ internal sealed class Dispatcher
 
     private ValueTask<int> Init(Request req, ReadOnlySpan<byte> args)
     {
-        if (!Fits<FuseInitIn>(args) && args.Length < 16) return Inval;
+        if (!Fits<FuseInitIn>(args) && args.Length < 16) return BadArgs(req);
         Span<byte> initIn = stackalloc byte[Unsafe.SizeOf<FuseInitIn>()];
         initIn.Clear();
         args[..Math.Min(args.Length, initIn.Length)].CopyTo(initIn);

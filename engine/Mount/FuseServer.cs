@@ -71,9 +71,10 @@ public sealed class FuseServer : IDisposable
     private void Teardown(TimeSpan timeout)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
-        _transport?.Stop();
+        // Unmount first: the workers then see the session end (ENODEV) after serving what was in flight.
         try { Mount?.Unmount(lazy: false); }
         catch (Exception e) { _dispatcher?.Log($"fuselage: unmount failed: {e.Message}; detaching"); try { Mount?.Unmount(lazy: true); } catch { } }
+        _transport?.Stop();
         if (_transport is not null && !Finished(_transport.Completion, timeout))
         {
             // Workers still blocked in the kernel: abort the connection so every read and waiter fails.

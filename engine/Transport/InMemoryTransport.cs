@@ -10,6 +10,7 @@ public sealed class InMemoryTransport : IDisposable
 {
     private readonly WorkerRequests _requests;
     private readonly ConcurrentQueue<Request> _replies = new();
+    private readonly SemaphoreSlim _replyCount = new(0);
     private readonly Sink _sink;
     private readonly long[]? _counts;
 
@@ -45,17 +46,30 @@ public sealed class InMemoryTransport : IDisposable
     /// <summary>Replies waiting to be taken, in completion order (requests that need no reply produce none).</summary>
     public int PendingReplies => _replies.Count;
 
+    /// <summary>Waits until a reply is ready (an asynchronous method finished); false on timeout.</summary>
+    public bool WaitForReply(TimeSpan timeout)
+    {
+        if (!_replyCount.Wait(timeout)) return false;
+        _replyCount.Release(); // leave the count for TryReceive
+        return true;
+    }
+
     /// <summary>Copies the oldest reply into <paramref name="destination"/>.</summary>
     public bool TryReceive(Span<byte> destination, out int length)
     {
-        if (!_replies.TryDequeue(out var req)) { length = 0; return false; }
-        length = req.ReplyLength;
+        if (!_replyCount.Wait(0)) { length = 0; return false; }
+        _replies.TryDequeue(out var req);
+        length = req!.ReplyLength;
         req.ReplyBuffer[..length].CopyTo(destination);
         _requests.Return(req);
         return true;
     }
 
-    public void Dispose() => _requests.Dispose();
+    public void Dispose()
+    {
+        _requests.Dispose();
+        _replyCount.Dispose();
+    }
 
     private sealed class Sink(InMemoryTransport owner) : IReplySink
     {
@@ -63,6 +77,7 @@ public sealed class InMemoryTransport : IDisposable
         {
             if (request.ReplyLength == 0) { owner._requests.Return(request); return; }
             owner._replies.Enqueue(request);
+            owner._replyCount.Release();
         }
     }
 }

@@ -129,6 +129,9 @@ internal sealed class RingTransport : ITransport
 
             try { Serve(); }
             catch (Exception e) { error = e; }
+            // Disposed here, on its issuer: the ring cancels and drains the posted READs before the buffers can go.
+            try { _ring?.Dispose(); }
+            catch (Exception e) { error ??= e; }
             _owner.WorkerExited(error);
         }
 
@@ -222,7 +225,7 @@ internal sealed class RingTransport : ITransport
 
         public void Dispose()
         {
-            _ring?.Dispose(); // cancels the posted READs before the buffers go away
+            _ring?.Dispose(); // normally done by the worker itself; a second call does nothing
             if (_ownsFd) Libc.close(_fd);
             _requests.Dispose();
             _started.Dispose();
