@@ -1,0 +1,110 @@
+using System.Runtime.InteropServices;
+
+namespace Fuselage.Tests;
+
+/// <summary>The client side of real-mount tests: plain libc calls, each returning 0/-errno (or a value).</summary>
+internal static class Posix
+{
+    private const string C = "libc";
+
+    [DllImport(C, SetLastError = true)] private static extern int open(string path, int flags, uint mode);
+    [DllImport(C, SetLastError = true)] private static extern int close(int fd);
+    [DllImport(C, SetLastError = true)] private static extern nint pread(int fd, byte[] buf, nuint count, long offset);
+    [DllImport(C, SetLastError = true)] private static extern nint pwrite(int fd, byte[] buf, nuint count, long offset);
+    [DllImport(C, SetLastError = true)] private static extern nint write(int fd, byte[] buf, nuint count);
+    [DllImport(C, SetLastError = true)] private static extern int mkdir(string path, uint mode);
+    [DllImport(C, SetLastError = true)] private static extern int rmdir(string path);
+    [DllImport(C, SetLastError = true)] private static extern int unlink(string path);
+    [DllImport(C, SetLastError = true)] private static extern int rename(string from, string to);
+    [DllImport(C, SetLastError = true)] private static extern int renameat2(int olddirfd, string from, int newdirfd, string to, uint flags);
+    [DllImport(C, SetLastError = true)] private static extern int link(string from, string to);
+    [DllImport(C, SetLastError = true)] private static extern int symlink(string target, string path);
+    [DllImport(C, SetLastError = true)] private static extern nint readlink(string path, byte[] buf, nuint size);
+    [DllImport(C, SetLastError = true)] private static extern int truncate(string path, long length);
+    [DllImport(C, SetLastError = true)] private static extern int fsync(int fd);
+    [DllImport(C, SetLastError = true)] private static extern int chmod(string path, uint mode);
+    [DllImport(C, SetLastError = true)] private static extern int lstat(string path, byte[] statbuf);
+    [DllImport(C, SetLastError = true)] private static extern int statfs(string path, byte[] buf);
+    [DllImport(C, SetLastError = true)] private static extern int utimensat(int dirfd, string path, long[] times, int flags);
+    [DllImport(C, SetLastError = true)] private static extern int setxattr(string path, string name, byte[] value, nuint size, int flags);
+    [DllImport(C, SetLastError = true)] private static extern nint getxattr(string path, string name, byte[]? value, nuint size);
+    [DllImport(C, SetLastError = true)] private static extern nint listxattr(string path, byte[]? list, nuint size);
+    [DllImport(C, SetLastError = true)] private static extern int removexattr(string path, string name);
+    [DllImport(C, SetLastError = true)] private static extern long lseek(int fd, long offset, int whence);
+
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECTORY = 0x10000;
+    public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
+    private const int AT_FDCWD = -100;
+
+    private static int R(int rc) => rc < 0 ? -Marshal.GetLastPInvokeError() : rc;
+    private static long R(long rc) => rc < 0 ? -Marshal.GetLastPInvokeError() : rc;
+
+    public static int Open(string path, int flags, uint mode = 0x1A4) => R(open(path, flags, mode));
+    public static int Close(int fd) => R(close(fd));
+    public static long PRead(int fd, byte[] buf, long offset) => R((long)pread(fd, buf, (nuint)buf.Length, offset));
+    public static long PWrite(int fd, byte[] buf, long offset) => R((long)pwrite(fd, buf, (nuint)buf.Length, offset));
+    public static long Write(int fd, byte[] buf) => R((long)write(fd, buf, (nuint)buf.Length));
+    public static int Mkdir(string path, uint mode = 0x1ED) => R(mkdir(path, mode));
+    public static int Rmdir(string path) => R(rmdir(path));
+    public static int Unlink(string path) => R(unlink(path));
+    public static int Rename(string from, string to) => R(rename(from, to));
+    public static int Rename2(string from, string to, uint flags) => R(renameat2(AT_FDCWD, from, AT_FDCWD, to, flags));
+    public static int Link(string from, string to) => R(link(from, to));
+    public static int Symlink(string target, string path) => R(symlink(target, path));
+    public static int Truncate(string path, long length) => R(truncate(path, length));
+    public static int Fsync(int fd) => R(fsync(fd));
+    public static int Chmod(string path, uint mode) => R(chmod(path, mode));
+    public static long Lseek(int fd, long offset, int whence) => R(lseek(fd, offset, whence));
+
+    public static string? ReadLink(string path)
+    {
+        var buf = new byte[4096];
+        long n = R((long)readlink(path, buf, (nuint)buf.Length));
+        return n < 0 ? null : System.Text.Encoding.UTF8.GetString(buf, 0, (int)n);
+    }
+
+    /// <summary>x86_64 struct stat: st_nlink at 16 (u64), st_mode at 24, st_size at 48, st_mtim at 88.</summary>
+    public readonly record struct Stat(ulong Nlink, uint Mode, long Size, long MtimeSec, long MtimeNsec);
+
+    public static int LStat(string path, out Stat st)
+    {
+        var b = new byte[144];
+        int rc = R(lstat(path, b));
+        st = rc < 0 ? default : new Stat(BitConverter.ToUInt64(b, 16), BitConverter.ToUInt32(b, 24), BitConverter.ToInt64(b, 48), BitConverter.ToInt64(b, 88), BitConverter.ToInt64(b, 96));
+        return rc;
+    }
+
+    /// <summary>struct statfs (x86_64): f_type 0, f_bsize 8, f_blocks 16, f_bfree 24, f_bavail 32, f_files 40, f_ffree 48, f_namelen 64.</summary>
+    public static int StatFs(string path, out (long Bsize, ulong Blocks, ulong Files, long NameLen) fs)
+    {
+        var b = new byte[120];
+        int rc = R(statfs(path, b));
+        fs = (BitConverter.ToInt64(b, 8), BitConverter.ToUInt64(b, 16), BitConverter.ToUInt64(b, 40), BitConverter.ToInt64(b, 64));
+        return rc;
+    }
+
+    public static int Utimens(string path, long atimeSec, long mtimeSec) => R(utimensat(AT_FDCWD, path, [atimeSec, 0, mtimeSec, 0], 0));
+
+    public static int SetXattr(string path, string name, byte[] value, int flags) => R(setxattr(path, name, value, (nuint)value.Length, flags));
+
+    public static byte[]? GetXattr(string path, string name, out int error)
+    {
+        long size = R((long)getxattr(path, name, null, 0));
+        if (size < 0) { error = (int)-size; return null; }
+        var buf = new byte[size];
+        long n = R((long)getxattr(path, name, buf, (nuint)buf.Length));
+        error = n < 0 ? (int)-n : 0;
+        return n < 0 ? null : buf[..(int)n];
+    }
+
+    public static string[] ListXattr(string path)
+    {
+        long size = R((long)listxattr(path, null, 0));
+        if (size <= 0) return [];
+        var buf = new byte[size];
+        long n = R((long)listxattr(path, buf, (nuint)buf.Length));
+        return System.Text.Encoding.UTF8.GetString(buf, 0, (int)Math.Max(0, n)).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    public static int RemoveXattr(string path, string name) => R(removexattr(path, name));
+}
