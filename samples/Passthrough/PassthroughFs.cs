@@ -9,7 +9,7 @@ namespace Fuselage.Samples;
 /// the root is the root).
 /// <para>
 /// Inodes are keyed by (st_dev, st_ino) and do not pin an fd each. Each remembers a file handle from
-/// name_to_handle_at and is re-opened with open_by_handle_at(rootFd, handle, O_PATH) when needed
+/// name_to_handle_at and is re-opened with open_by_handle_at(mountFd, handle, O_PATH) when needed
 /// (<see cref="InodeKeying.FileHandles"/>); when the source filesystem has no handles, or this process may not
 /// open them (open_by_handle_at needs CAP_DAC_READ_SEARCH), each inode remembers its (parent inode, name)
 /// and is re-opened with openat from its parent, checking (st_dev, st_ino) (<see cref="InodeKeying.ParentAndName"/>).
@@ -31,6 +31,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private readonly Dictionary<ulong, DirHandle> _dirs = new();
     private readonly int _rootFd;
     private readonly int _rootMountId;
+    private readonly int _mountFd = -1; // open_by_handle_at wants a real (not O_PATH) fd on the mount
     private readonly int _capacity;
     private readonly bool _asRoot;
     private ulong _nextId = FuseProtocol.RootId + 1;
@@ -54,9 +55,11 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         Span<byte> handle = stackalloc byte[Libc.FileHandleBufferSize];
         int length = Libc.NameToHandleAt(_rootFd, default, handle, out _rootMountId, Libc.AT_EMPTY_PATH);
         bool handlesWork = false;
-        if (length > 0)
+        if (length > 0 && keying != InodeKeying.ParentAndName)
+            _mountFd = Libc.open(sourceDir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        if (length > 0 && _mountFd >= 0)
         {
-            int fd = Libc.OpenByHandleAt(_rootFd, handle[..length], PathFlags);
+            int fd = Libc.OpenByHandleAt(_mountFd, handle[..length], PathFlags);
             if (fd >= 0) { Libc.close(fd); handlesWork = true; }
         }
         Keying = keying ?? (handlesWork ? InodeKeying.FileHandles : InodeKeying.ParentAndName);
@@ -84,6 +87,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             foreach (var d in _dirs.Values) Libc.close(d.Fd);
             _dirs.Clear();
             Libc.close(_rootFd);
+            if (_mountFd >= 0) Libc.close(_mountFd);
         }
     }
 
@@ -187,7 +191,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     {
         if (n.Handle is not null)
         {
-            int fd = Libc.OpenByHandleAt(_rootFd, n.Handle, PathFlags);
+            int fd = Libc.OpenByHandleAt(_mountFd, n.Handle, PathFlags);
             if (fd >= 0) return fd;
             if (n.Parent is null) return Err();
         }
