@@ -342,6 +342,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             _byId.Remove(ino);
             _byKey.Remove((n.Dev, n.Ino));
             if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
+            n.Pinned = false;
             if (n.Users == 0 && n.Fd >= 0) { Libc.close(n.Fd); n.Fd = -1; }
         }
     }
@@ -494,7 +495,29 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         if (rc < 0) return new(rc);
         rc = Acquire(parent, out var pf);
         if (rc < 0) return new(rc);
-        using (pf) return new(Libc.UnlinkAt(pf.Fd, name, flags) < 0 ? Err() : 0);
+        using (pf)
+        {
+            PinVictim(pf.Fd, name);
+            return new(Libc.UnlinkAt(pf.Fd, name, flags) < 0 ? Err() : 0);
+        }
+    }
+
+    /// <summary>
+    /// A name about to disappear may take the last route to its inode with it (neither a handle of an unlinked
+    /// inode nor its old (parent, name) can be opened again): the inode keeps its fd, outside the LRU, until forgotten.
+    /// </summary>
+    private void PinVictim(int parentFd, ReadOnlySpan<byte> name)
+    {
+        if (Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0) return;
+        Inode? n;
+        lock (_lock) if (!_byKey.TryGetValue((st.Dev, st.Ino), out n) || n.Pinned) return;
+        if (Acquire(n, out var lease) < 0) return;
+        lock (_lock)
+        {
+            if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
+            n.Pinned = true;
+        }
+        lease.Dispose();
     }
 
     public override ValueTask<int> Unlink(Request request, ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, 0);
@@ -514,6 +537,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (rc < 0) return new(rc);
             using (b)
             {
+                if ((flags & 2) == 0) PinVictim(b.Fd, newName); // the target may be replaced
                 if (Libc.RenameAt2(a.Fd, name, b.Fd, newName, flags) < 0) return new(Err());
                 UpdateName(b.Fd, np, newName);
                 if ((flags & 2) != 0) UpdateName(a.Fd, p, name); // RENAME_EXCHANGE moved the other one too

@@ -105,6 +105,25 @@ public sealed class PassthroughFsTests : IDisposable
         Assert.Equal(0, k.RemoveXattr(entry.NodeId, "user.t"));
     }
 
+    [Theory, MemberData(nameof(Keyings))]
+    public void UnlinkedInodeStaysReachableUntilForgotten(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying, cache: 2);
+        using var _ = fs;
+        using var __ = k;
+        var a = k.Mknod(Root, "a", 0x81A4, 0, 0).Entry.NodeId;
+        for (int i = 0; i < 5; i++) k.Mknod(Root, $"o{i}", 0x81A4, 0, 0);
+        Assert.Equal(0, k.Unlink(Root, "a"));
+        for (int i = 5; i < 10; i++) k.Mknod(Root, $"o{i}", 0x81A4, 0, 0);
+        var (e, attr) = k.GetAttr(a);
+        Assert.Equal(0, e);
+        Assert.Equal(0u, attr.Nlink);
+        int before = fs.InodeCount;
+        k.Forget(a, 1);
+        Assert.Equal(before - 1, fs.InodeCount);
+        Assert.Equal(-Errno.ESTALE, k.GetAttr(a).Error);
+    }
+
     [Fact]
     public void DotDotOfTheRootIsTheRoot()
     {
