@@ -468,8 +468,8 @@ public sealed class MemFs : FileSystem
 
             if (target is not null)
             {
-                if (target == node) return Success; // two links to one inode: POSIX says do nothing
                 if ((flags & RENAME_NOREPLACE) != 0) return Error(Errno.EEXIST);
+                if (target == node) return Success; // two links to one inode: POSIX says do nothing
                 if (node.IsDir && !target.IsDir) return Error(Errno.ENOTDIR);
                 if (!node.IsDir && target.IsDir) return Error(Errno.EISDIR);
                 if (target.IsDir && target.Dir!.Count != 0) return Error(Errno.ENOTEMPTY);

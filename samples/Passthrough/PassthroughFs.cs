@@ -1,0 +1,804 @@
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage.Samples;
+
+/// <summary>
+/// Mirrors a source directory, in the manner of libfuse's passthrough_ll: every operation is the matching *at()
+/// call relative to the parent's fd, so nothing can escape the source root (names with '/' are refused, ".." of
+/// the root is the root).
+/// <para>
+/// Inodes are keyed by (st_dev, st_ino) and do not pin an fd each. Each remembers a file handle from
+/// name_to_handle_at and is re-opened with open_by_handle_at(mountFd, handle, O_PATH) when needed
+/// (<see cref="InodeKeying.FileHandles"/>); when the source filesystem has no handles, or this process may not
+/// open them (open_by_handle_at needs CAP_DAC_READ_SEARCH), each inode remembers its (parent inode, name)
+/// and is re-opened with openat from its parent, checking (st_dev, st_ino) (<see cref="InodeKeying.ParentAndName"/>).
+/// A bounded LRU of O_PATH fds keeps hot inodes open. Open files and directories hold one fd each.
+/// </para>
+/// </summary>
+public sealed class PassthroughFs : FileSystem, IDisposable
+{
+    public enum InodeKeying { FileHandles, ParentAndName }
+
+    private const int PathFlags = Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+    private const int StatFlags = Libc.AT_EMPTY_PATH | Libc.AT_SYMLINK_NOFOLLOW;
+    private const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_ISGID = 0x400;
+
+    private readonly object _lock = new();
+    private readonly Dictionary<ulong, Inode> _byId = new();
+    private readonly Dictionary<(ulong Dev, ulong Ino), Inode> _byKey = new();
+    private readonly LinkedList<Inode> _lru = new();
+    private readonly Dictionary<ulong, DirHandle> _dirs = new();
+    private readonly int _rootFd;
+    private readonly int _rootMountId;
+    private readonly int _mountFd = -1; // open_by_handle_at wants a real (not O_PATH) fd on the mount
+    private readonly int _capacity;
+    private readonly bool _asRoot;
+    private ulong _nextId = FuseProtocol.RootId + 1;
+    private ulong _nextDirFh = 1;
+    private bool _disposed;
+
+    /// <param name="sourceDir">The directory to mirror.</param>
+    /// <param name="fdCacheCapacity">How many O_PATH fds of inodes stay open at most (the root's is extra).</param>
+    /// <param name="keying">Force a keying strategy; by default file handles when they work on the source.</param>
+    public PassthroughFs(string sourceDir, int fdCacheCapacity = 1000, InodeKeying? keying = null)
+    {
+        _capacity = Math.Max(1, fdCacheCapacity);
+        _rootFd = ErrnoException.Check(Libc.open(sourceDir, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), $"open {sourceDir}");
+        ErrnoException.Check(Libc.FStatAt(_rootFd, default, out var st, StatFlags), "fstatat source");
+        var root = new Inode(FuseProtocol.RootId, st.Dev, st.Ino, st.Mode) { Fd = _rootFd, Pinned = true, Lookups = 1 };
+        _byId.Add(root.Id, root);
+        _byKey.Add((st.Dev, st.Ino), root);
+        _asRoot = Libc.geteuid() == 0;
+
+        // Handles are used only if both halves work here: making one, and opening it again.
+        Span<byte> handle = stackalloc byte[Libc.FileHandleBufferSize];
+        int length = Libc.NameToHandleAt(_rootFd, default, handle, out _rootMountId, Libc.AT_EMPTY_PATH);
+        bool handlesWork = false;
+        if (length > 0 && keying != InodeKeying.ParentAndName)
+            _mountFd = Libc.open(sourceDir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        if (length > 0 && _mountFd >= 0)
+        {
+            int fd = Libc.OpenByHandleAt(_mountFd, handle[..length], PathFlags);
+            if (fd >= 0) { Libc.close(fd); handlesWork = true; }
+        }
+        Keying = keying ?? (handlesWork ? InodeKeying.FileHandles : InodeKeying.ParentAndName);
+        if (Keying == InodeKeying.FileHandles && !handlesWork)
+            throw new InvalidOperationException("file handles do not work on this source (or without CAP_DAC_READ_SEARCH)");
+    }
+
+    /// <summary>How inodes are found again once their fd left the cache.</summary>
+    public InodeKeying Keying { get; }
+
+    /// <summary>Inodes the kernel knows (root included).</summary>
+    public int InodeCount { get { lock (_lock) return _byId.Count; } }
+
+    /// <summary>O_PATH fds in the LRU cache now.</summary>
+    public int CachedFds { get { lock (_lock) return _lru.Count; } }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var n in _lru) Libc.close(n.Fd);
+            _lru.Clear();
+            foreach (var d in _dirs.Values) Libc.close(d.Fd);
+            _dirs.Clear();
+            Libc.close(_rootFd);
+            if (_mountFd >= 0) Libc.close(_mountFd);
+        }
+    }
+
+    public override void Destroy() => Dispose();
+
+    // ---------------------------------------------------------------- inodes and the fd cache
+
+    private sealed class Inode
+    {
+        public Inode(ulong id, ulong dev, ulong ino, uint mode)
+        {
+            Id = id; Dev = dev; Ino = ino; Type = mode & S_IFMT;
+            LruNode = new LinkedListNode<Inode>(this);
+        }
+
+        public readonly ulong Id;
+        public readonly ulong Dev, Ino;
+        public readonly uint Type;
+        public ulong Lookups;
+        public byte[]? Handle;          // FileHandles keying
+        public Inode? Parent;           // ParentAndName keying (and fallback)
+        public byte[]? Name;
+        public int Fd = -1;             // cached O_PATH fd, or -1
+        public int Users;               // leases using Fd right now
+        public bool Pinned;             // root: never evicted
+        public bool Forgotten;
+        public readonly LinkedListNode<Inode> LruNode;
+    }
+
+    /// <summary>An fd borrowed for one call; the cache will not close it until disposed.</summary>
+    private readonly struct Lease(PassthroughFs? fs, Inode? node, int fd) : IDisposable
+    {
+        public readonly int Fd = fd;
+        public void Dispose() => fs?.Return(node!);
+    }
+
+    private static int Err() => -Errno.Last;
+
+    private int Acquire(ulong id, out Lease lease)
+    {
+        lease = default;
+        lock (_lock)
+        {
+            if (!_byId.TryGetValue(id, out var n)) return -Errno.ESTALE;
+            return Acquire(n, out lease);
+        }
+    }
+
+    private int Acquire(Inode n, out Lease lease)
+    {
+        lease = default;
+        lock (_lock)
+        {
+            if (n.Fd < 0)
+            {
+                int fd = Reopen(n);
+                if (fd < 0) return fd;
+                n.Fd = fd;
+                _lru.AddFirst(n.LruNode);
+                Evict();
+            }
+            else if (!n.Pinned && n.LruNode.List is not null)
+            {
+                _lru.Remove(n.LruNode);
+                _lru.AddFirst(n.LruNode);
+            }
+            n.Users++;
+            lease = new Lease(this, n, n.Fd);
+            return 0;
+        }
+    }
+
+    private void Return(Inode n)
+    {
+        lock (_lock)
+        {
+            n.Users--;
+            if (n.Users == 0 && n.Fd >= 0 && !n.Pinned && n.LruNode.List is null)
+            {
+                Libc.close(n.Fd); // evicted or forgotten while in use
+                n.Fd = -1;
+            }
+        }
+    }
+
+    private void Evict()
+    {
+        var node = _lru.Last;
+        while (_lru.Count > _capacity && node is not null)
+        {
+            var prev = node.Previous;
+            var n = node.Value;
+            _lru.Remove(node);
+            if (n.Users == 0) { Libc.close(n.Fd); n.Fd = -1; }
+            node = prev;
+        }
+    }
+
+    /// <summary>Opens an O_PATH fd on an inode whose fd is not cached. Returns the fd or -errno.</summary>
+    private int Reopen(Inode n)
+    {
+        if (n.Handle is not null)
+        {
+            int fd = Libc.OpenByHandleAt(_mountFd, n.Handle, PathFlags);
+            if (fd >= 0) return fd;
+            if (n.Parent is null) return Err();
+        }
+        if (n.Parent is null || n.Name is null) return -Errno.ESTALE;
+        int rc = Acquire(n.Parent, out var parent);
+        if (rc < 0) return rc;
+        using (parent)
+        {
+            int fd = Libc.OpenAt(parent.Fd, n.Name, PathFlags);
+            if (fd < 0) return Err();
+            if (Libc.FStatAt(fd, default, out var st, StatFlags) < 0 || st.Dev != n.Dev || st.Ino != n.Ino)
+            {
+                Libc.close(fd);
+                return -Errno.ESTALE; // renamed or replaced behind our back
+            }
+            return fd;
+        }
+    }
+
+    private static bool IsDot(ReadOnlySpan<byte> name) => name.Length == 1 && name[0] == '.';
+    private static bool IsDotDot(ReadOnlySpan<byte> name) => name.Length == 2 && name[0] == '.' && name[1] == '.';
+
+    private static int CheckName(ReadOnlySpan<byte> name)
+    {
+        if (name.Length == 0 || name.Contains((byte)'/') || name.Contains((byte)0)) return -Errno.EINVAL;
+        if (name.Length > 255) return -Errno.ENAMETOOLONG;
+        return 0;
+    }
+
+    private static void FillAttr(in Stat st, ref FuseAttr a)
+    {
+        a = default;
+        a.Ino = st.Ino;
+        a.Size = (ulong)st.Size;
+        a.Blocks = (ulong)st.Blocks;
+        a.Atime = (ulong)st.Atime; a.AtimeNsec = (uint)st.AtimeNsec;
+        a.Mtime = (ulong)st.Mtime; a.MtimeNsec = (uint)st.MtimeNsec;
+        a.Ctime = (ulong)st.Ctime; a.CtimeNsec = (uint)st.CtimeNsec;
+        a.Mode = st.Mode;
+        a.Nlink = (uint)Math.Min(st.Nlink, uint.MaxValue);
+        a.Uid = st.Uid;
+        a.Gid = st.Gid;
+        a.Rdev = (uint)st.Rdev; // glibc's dev_t low 32 bits = the kernel's new_encode_dev for majors < 4096
+        a.Blksize = (uint)st.Blksize;
+    }
+
+    /// <summary>Looks <paramref name="name"/> up under the parent fd, registers the inode (lookup count + 1) and fills the entry.</summary>
+    private int DoLookup(int parentFd, Inode parent, ReadOnlySpan<byte> name, ref FuseEntryOut e)
+    {
+        int fd = Libc.OpenAt(parentFd, name, PathFlags);
+        if (fd < 0) return Err();
+        if (Libc.FStatAt(fd, default, out var st, StatFlags) < 0)
+        {
+            int err = Err();
+            Libc.close(fd);
+            return err;
+        }
+        lock (_lock)
+        {
+            if (!_byKey.TryGetValue((st.Dev, st.Ino), out var n))
+            {
+                n = new Inode(_nextId++, st.Dev, st.Ino, st.Mode);
+                if (Keying == InodeKeying.FileHandles)
+                {
+                    Span<byte> handle = stackalloc byte[Libc.FileHandleBufferSize];
+                    int length = Libc.NameToHandleAt(fd, default, handle, out int mountId, Libc.AT_EMPTY_PATH);
+                    if (length > 0 && mountId == _rootMountId) n.Handle = handle[..length].ToArray();
+                }
+                _byId.Add(n.Id, n);
+                _byKey.Add((st.Dev, st.Ino), n);
+            }
+            if (n.Handle is null || n.Parent is null)
+            {
+                // The (parent, name) route: always kept as the fallback of a handle that stopped working.
+                n.Parent = parent;
+                n.Name = name.ToArray();
+            }
+            if (n.Fd < 0)
+            {
+                n.Fd = fd;
+                _lru.AddFirst(n.LruNode);
+                Evict();
+            }
+            else Libc.close(fd);
+            n.Lookups++;
+            e.NodeId = n.Id;
+            e.Generation = 0;
+            FillAttr(st, ref e.Attr);
+            return 0;
+        }
+    }
+
+    private void UpdateName(int parentFd, Inode parent, ReadOnlySpan<byte> name)
+    {
+        if (Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0) return;
+        lock (_lock)
+        {
+            if (_byKey.TryGetValue((st.Dev, st.Ino), out var n) && n.Parent is not null)
+            {
+                n.Parent = parent;
+                n.Name = name.ToArray();
+            }
+        }
+    }
+
+    private Inode? Node(ulong id)
+    {
+        lock (_lock) return _byId.TryGetValue(id, out var n) ? n : null;
+    }
+
+    // ---------------------------------------------------------------- names
+
+    public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
+    {
+        if (name.Length > 255) return Error(Errno.ENAMETOOLONG);
+        if (name.Contains((byte)'/')) return Error(Errno.EINVAL);
+        if (Node(parent) is not { } p) return Error(Errno.ESTALE);
+        // ".." of the root is the root; "." is the directory itself.
+        if (IsDot(name) || (IsDotDot(name) && parent == FuseProtocol.RootId))
+            return new(LookupSelf(request, p));
+        int rc = Acquire(p, out var pf);
+        if (rc < 0) return new(rc);
+        using (pf) return new(DoLookup(pf.Fd, p, name, ref request.Entry));
+    }
+
+    private int LookupSelf(Request request, Inode n)
+    {
+        int rc = Acquire(n, out var f);
+        if (rc < 0) return rc;
+        using (f)
+        {
+            if (Libc.FStatAt(f.Fd, default, out var st, StatFlags) < 0) return Err();
+            lock (_lock) n.Lookups++;
+            request.Entry.NodeId = n.Id;
+            FillAttr(st, ref request.Entry.Attr);
+            return 0;
+        }
+    }
+
+    public override void Forget(ulong ino, ulong nlookup)
+    {
+        lock (_lock)
+        {
+            if (ino == FuseProtocol.RootId || !_byId.TryGetValue(ino, out var n)) return;
+            n.Lookups = n.Lookups > nlookup ? n.Lookups - nlookup : 0;
+            if (n.Lookups != 0) return;
+            n.Forgotten = true;
+            _byId.Remove(ino);
+            _byKey.Remove((n.Dev, n.Ino));
+            if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
+            n.Pinned = false;
+            if (n.Users == 0 && n.Fd >= 0) { Libc.close(n.Fd); n.Fd = -1; }
+        }
+    }
+
+    public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
+    {
+        if (fh is ulong f && ino != FuseProtocol.RootId && Libc.FStatAt((int)f, default, out var fst, StatFlags) >= 0)
+        {
+            FillAttr(fst, ref request.Attr);
+            return Success;
+        }
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            if (Libc.FStatAt(l.Fd, default, out var st, StatFlags) < 0) return new(Err());
+            FillAttr(st, ref request.Attr);
+            return Success;
+        }
+    }
+
+    public override ValueTask<int> SetAttr(Request request, ulong ino, in SetAttrArgs args)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            Span<byte> proc = stackalloc byte[32];
+            var path = Libc.ProcFdPath(l.Fd, proc);
+            int fileFd = args.Fh is ulong fh ? (int)fh : -1;
+            if (args.Has(FuseSetattrValid.Mode) && Libc.FChmodAt(Libc.AT_FDCWD, path, args.Mode & 0xFFF, 0) < 0) return new(Err());
+            if (args.Has(FuseSetattrValid.Uid) || args.Has(FuseSetattrValid.Gid))
+            {
+                uint uid = args.Has(FuseSetattrValid.Uid) ? args.Uid : uint.MaxValue;
+                uint gid = args.Has(FuseSetattrValid.Gid) ? args.Gid : uint.MaxValue;
+                if (Libc.FChownAt(l.Fd, default, uid, gid, StatFlags) < 0) return new(Err());
+            }
+            if (args.Has(FuseSetattrValid.Size))
+            {
+                int r = fileFd >= 0 ? Libc.ftruncate(fileFd, (long)args.Size) : Libc.Truncate(path, (long)args.Size);
+                if (r < 0) return new(Err());
+            }
+            bool a = args.Has(FuseSetattrValid.Atime) || args.Has(FuseSetattrValid.AtimeNow);
+            bool m = args.Has(FuseSetattrValid.Mtime) || args.Has(FuseSetattrValid.MtimeNow);
+            if (a || m)
+            {
+                var at = new Timespec { Nsec = Libc.UTIME_OMIT };
+                var mt = new Timespec { Nsec = Libc.UTIME_OMIT };
+                if (args.Has(FuseSetattrValid.AtimeNow)) at.Nsec = Libc.UTIME_NOW;
+                else if (a) at = new Timespec { Sec = args.Atime.Sec, Nsec = args.Atime.Nsec };
+                if (args.Has(FuseSetattrValid.MtimeNow)) mt.Nsec = Libc.UTIME_NOW;
+                else if (m) mt = new Timespec { Sec = args.Mtime.Sec, Nsec = args.Mtime.Nsec };
+                int r = fileFd >= 0
+                    ? Libc.UtimensAt(fileFd, default, at, mt, Libc.AT_EMPTY_PATH)
+                    : Libc.UtimensAt(l.Fd, default, at, mt, Libc.AT_EMPTY_PATH);
+                if (r < 0 && Errno.Last is Errno.EBADF or Errno.EINVAL or Errno.ENOENT)
+                    r = Libc.UtimensAt(Libc.AT_FDCWD, path, at, mt, 0);
+                if (r < 0) return new(Err());
+            }
+            if (Libc.FStatAt(l.Fd, default, out var st, StatFlags) < 0) return new(Err());
+            FillAttr(st, ref request.Attr);
+            return Success;
+        }
+    }
+
+    public override ValueTask<int> ReadLink(Request request, ulong ino)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            nint n = Libc.ReadLinkAt(l.Fd, default, request.Data);
+            return new(n < 0 ? Err() : (int)n);
+        }
+    }
+
+    /// <summary>After a create: honour the caller's mode exactly (this process's umask may have cut more) and,
+    /// when running as root, give the node to the caller like the kernel would.</summary>
+    private void FixNew(int parentFd, Inode parent, ReadOnlySpan<byte> name, Request request, uint wantedPerm, ref FuseEntryOut e)
+    {
+        bool changed = false;
+        if ((e.Attr.Mode & 0x1FF) != (wantedPerm & 0x1FF) && (e.Attr.Mode & S_IFMT) != 0xA000)
+            changed |= Libc.FChmodAt(parentFd, name, (e.Attr.Mode & 0xE00) | (wantedPerm & 0x1FF), 0) == 0;
+        if (_asRoot && (e.Attr.Uid != request.Uid || e.Attr.Gid != request.Gid))
+        {
+            uint gid = (Dir(parent) & S_ISGID) != 0 ? uint.MaxValue : request.Gid;
+            changed |= Libc.FChownAt(parentFd, name, request.Uid, gid, Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        }
+        if (changed && Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) == 0) FillAttr(st, ref e.Attr);
+
+        uint Dir(Inode p) => Libc.FStatAt(parentFd, default, out var ps, StatFlags) == 0 ? ps.Mode : 0;
+    }
+
+    private ValueTask<int> MakeAndLookup(Request request, ulong parent, ReadOnlySpan<byte> name, int kind, uint mode, uint rdev, ReadOnlySpan<byte> target)
+    {
+        int rc = CheckName(name);
+        if (rc < 0) return new(rc);
+        if (Node(parent) is not { } p) return Error(Errno.ESTALE);
+        rc = Acquire(p, out var pf);
+        if (rc < 0) return new(rc);
+        using (pf)
+        {
+            int r = kind switch
+            {
+                0 => Libc.MkDirAt(pf.Fd, name, mode),
+                1 => Libc.MkNodAt(pf.Fd, name, mode, rdev),
+                _ => Libc.SymLinkAt(target, pf.Fd, name),
+            };
+            if (r < 0) return new(Err());
+            rc = DoLookup(pf.Fd, p, name, ref request.Entry);
+            if (rc < 0) return new(rc);
+            FixNew(pf.Fd, p, name, request, kind == 2 ? 0x1FF : mode, ref request.Entry);
+            return Success;
+        }
+    }
+
+    public override ValueTask<int> MkDir(Request request, ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask)
+        => MakeAndLookup(request, parent, name, 0, mode & ~umask & 0xFFF, 0, default);
+
+    public override ValueTask<int> MkNod(Request request, ulong parent, ReadOnlySpan<byte> name, uint mode, uint rdev, uint umask)
+        => MakeAndLookup(request, parent, name, 1, (mode & S_IFMT) | (mode & ~umask & 0xFFF), rdev, default);
+
+    public override ValueTask<int> SymLink(Request request, ulong parent, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target)
+        => MakeAndLookup(request, parent, name, 2, 0x1FF, 0, target);
+
+    public override ValueTask<int> Link(Request request, ulong ino, ulong newParent, ReadOnlySpan<byte> newName)
+    {
+        int rc = CheckName(newName);
+        if (rc < 0) return new(rc);
+        if (Node(newParent) is not { } p) return Error(Errno.ESTALE);
+        rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            rc = Acquire(p, out var pf);
+            if (rc < 0) return new(rc);
+            using (pf)
+            {
+                Span<byte> proc = stackalloc byte[32];
+                // Through /proc/self/fd: linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH.
+                if (Libc.LinkAt(Libc.AT_FDCWD, Libc.ProcFdPath(l.Fd, proc), pf.Fd, newName, Libc.AT_SYMLINK_FOLLOW) < 0) return new(Err());
+                return new(DoLookup(pf.Fd, p, newName, ref request.Entry));
+            }
+        }
+    }
+
+    private ValueTask<int> Remove(ulong parent, ReadOnlySpan<byte> name, int flags)
+    {
+        int rc = CheckName(name);
+        if (rc < 0) return new(rc);
+        rc = Acquire(parent, out var pf);
+        if (rc < 0) return new(rc);
+        using (pf)
+        {
+            PinVictim(pf.Fd, name);
+            return new(Libc.UnlinkAt(pf.Fd, name, flags) < 0 ? Err() : 0);
+        }
+    }
+
+    /// <summary>
+    /// A name about to disappear may take the last route to its inode with it (neither a handle of an unlinked
+    /// inode nor its old (parent, name) can be opened again): the inode keeps its fd, outside the LRU, until forgotten.
+    /// </summary>
+    private void PinVictim(int parentFd, ReadOnlySpan<byte> name)
+    {
+        if (Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0) return;
+        Inode? n;
+        lock (_lock) if (!_byKey.TryGetValue((st.Dev, st.Ino), out n) || n.Pinned) return;
+        if (Acquire(n, out var lease) < 0) return;
+        lock (_lock)
+        {
+            if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
+            n.Pinned = true;
+        }
+        lease.Dispose();
+    }
+
+    public override ValueTask<int> Unlink(Request request, ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, 0);
+    public override ValueTask<int> RmDir(Request request, ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, Libc.AT_REMOVEDIR);
+
+    public override ValueTask<int> Rename(Request request, ulong parent, ReadOnlySpan<byte> name, ulong newParent, ReadOnlySpan<byte> newName, uint flags)
+    {
+        int rc = CheckName(name);
+        if (rc == 0) rc = CheckName(newName);
+        if (rc < 0) return new(rc);
+        if (Node(parent) is not { } p || Node(newParent) is not { } np) return Error(Errno.ESTALE);
+        rc = Acquire(p, out var a);
+        if (rc < 0) return new(rc);
+        using (a)
+        {
+            rc = Acquire(np, out var b);
+            if (rc < 0) return new(rc);
+            using (b)
+            {
+                if ((flags & 2) == 0) PinVictim(b.Fd, newName); // the target may be replaced
+                if (Libc.RenameAt2(a.Fd, name, b.Fd, newName, flags) < 0) return new(Err());
+                UpdateName(b.Fd, np, newName);
+                if ((flags & 2) != 0) UpdateName(a.Fd, p, name); // RENAME_EXCHANGE moved the other one too
+                return Success;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- files (fh = the open fd)
+
+    public override ValueTask<int> Open(Request request, ulong ino, int flags)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            Span<byte> proc = stackalloc byte[32];
+            int fd = Libc.OpenAt(Libc.AT_FDCWD, Libc.ProcFdPath(l.Fd, proc), (flags & ~Libc.O_NOFOLLOW) | Libc.O_CLOEXEC);
+            if (fd < 0) return new(Err());
+            request.Open.Fh = (ulong)fd;
+            return Success;
+        }
+    }
+
+    public override ValueTask<int> Create(Request request, ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask, int flags)
+    {
+        int rc = CheckName(name);
+        if (rc < 0) return new(rc);
+        if (Node(parent) is not { } p) return Error(Errno.ESTALE);
+        rc = Acquire(p, out var pf);
+        if (rc < 0) return new(rc);
+        using (pf)
+        {
+            uint perm = mode & ~umask & 0xFFF;
+            int fd = Libc.OpenAt(pf.Fd, name, (flags | Libc.O_CREAT) & ~Libc.O_NOFOLLOW | Libc.O_CLOEXEC, perm);
+            if (fd < 0) return new(Err());
+            rc = DoLookup(pf.Fd, p, name, ref request.Entry);
+            if (rc < 0) { Libc.close(fd); return new(rc); }
+            FixNew(pf.Fd, p, name, request, perm, ref request.Entry);
+            request.Open.Fh = (ulong)fd;
+            return Success;
+        }
+    }
+
+    public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
+    {
+        nint n = Libc.PRead((int)fh, buffer, offset);
+        return new(n < 0 ? Err() : (int)n);
+    }
+
+    public override ValueTask<int> Write(Request request, ulong ino, ulong fh, long offset, ReadOnlySpan<byte> data, FuseWriteFlags writeFlags)
+    {
+        nint n = Libc.PWrite((int)fh, data, offset);
+        return new(n < 0 ? Err() : (int)n);
+    }
+
+    public override ValueTask<int> Flush(Request request, ulong ino, ulong fh, ulong lockOwner)
+    {
+        // close(dup(fd)) reports the errors close would (NFS and friends flush on close).
+        int d = Libc.dup((int)fh);
+        if (d < 0) return new(Err());
+        return new(Libc.close(d) < 0 ? Err() : 0);
+    }
+
+    public override ValueTask<int> Release(Request request, ulong ino, ulong fh, int flags)
+    {
+        Libc.close((int)fh);
+        return Success;
+    }
+
+    public override ValueTask<int> Fsync(Request request, ulong ino, ulong fh, bool dataOnly)
+        => new((dataOnly ? Libc.fdatasync((int)fh) : Libc.fsync((int)fh)) < 0 ? Err() : 0);
+
+    public override ValueTask<int> Fallocate(Request request, ulong ino, ulong fh, long offset, long length, int mode)
+        => new(Libc.fallocate((int)fh, mode, offset, length) < 0 ? Err() : 0);
+
+    public override ValueTask<int> Lseek(Request request, ulong ino, ulong fh, long offset, int whence)
+    {
+        long r = Libc.lseek((int)fh, offset, whence);
+        if (r < 0) return new(Err());
+        request.SeekOffset = (ulong)r;
+        return Success;
+    }
+
+    public override ValueTask<int> CopyFileRange(Request request, ulong inoIn, ulong fhIn, long offsetIn, ulong inoOut, ulong fhOut, long offsetOut, ulong length, ulong flags)
+    {
+        nint n = Libc.CopyFileRange((int)fhIn, ref offsetIn, (int)fhOut, ref offsetOut, (nuint)length, (uint)flags);
+        if (n < 0) return new(Err());
+        request.BytesCopied = (ulong)n;
+        return Success;
+    }
+
+    public override ValueTask<int> StatFs(Request request, ulong ino)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            // fstatvfs needs a real fd on some filesystems; O_PATH works on Linux >= 3.x for most.
+            if (Libc.FStatVfs(l.Fd, out var s) < 0) return new(Err());
+            ref var o = ref request.StatFs;
+            o = default;
+            o.Blocks = s.Blocks; o.Bfree = s.Bfree; o.Bavail = s.Bavail;
+            o.Files = s.Files; o.Ffree = s.Ffree;
+            o.Bsize = (uint)s.Bsize; o.Frsize = (uint)s.Frsize; o.Namelen = (uint)s.Namemax;
+            return Success;
+        }
+    }
+
+    // ---------------------------------------------------------------- directories
+
+    private sealed class DirHandle(int fd)
+    {
+        public readonly int Fd = fd;
+        public readonly byte[] Buffer = new byte[32 * 1024];
+        public int Position, Length;
+        /// <summary>Directory offset (d_off cookie) of the record at <see cref="Position"/>.</summary>
+        public long Offset;
+        public readonly object Gate = new();
+    }
+
+    public override ValueTask<int> OpenDir(Request request, ulong ino, int flags)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            int fd = Libc.OpenAt(l.Fd, "."u8, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+            if (fd < 0) return new(Err());
+            lock (_lock)
+            {
+                ulong fh = _nextDirFh++;
+                _dirs.Add(fh, new DirHandle(fd));
+                request.Open.Fh = fh;
+            }
+            return Success;
+        }
+    }
+
+    public override ValueTask<int> ReleaseDir(Request request, ulong ino, ulong fh)
+    {
+        lock (_lock)
+            if (_dirs.Remove(fh, out var d)) Libc.close(d.Fd);
+        return Success;
+    }
+
+    public override ValueTask<int> FsyncDir(Request request, ulong ino, ulong fh, bool dataOnly)
+    {
+        DirHandle? d;
+        lock (_lock) _dirs.TryGetValue(fh, out d);
+        if (d is null) return Error(Errno.EBADF);
+        return new((dataOnly ? Libc.fdatasync(d.Fd) : Libc.fsync(d.Fd)) < 0 ? Err() : 0);
+    }
+
+    public override ValueTask<int> ReadDir(Request request, ulong ino, ulong fh, long offset) => List(request, ino, fh, offset, plus: false);
+    public override ValueTask<int> ReadDirPlus(Request request, ulong ino, ulong fh, long offset) => List(request, ino, fh, offset, plus: true);
+
+    private ValueTask<int> List(Request request, ulong ino, ulong fh, long offset, bool plus)
+    {
+        DirHandle? d;
+        lock (_lock) _dirs.TryGetValue(fh, out d);
+        if (d is null) return Error(Errno.EBADF);
+        var parent = plus ? Node(ino) : null;
+        if (plus && parent is null) return Error(Errno.ESTALE);
+        lock (d.Gate)
+        {
+            if (offset != d.Offset)
+            {
+                if (Libc.lseek(d.Fd, offset, Libc.SEEK_SET) < 0) return new(Err());
+                d.Position = d.Length = 0;
+                d.Offset = offset;
+            }
+            while (true)
+            {
+                if (d.Position >= d.Length)
+                {
+                    nint n = Libc.GetDents64(d.Fd, d.Buffer);
+                    if (n < 0) return new(Err());
+                    if (n == 0) break;
+                    d.Position = 0;
+                    d.Length = (int)n;
+                }
+                int reclen = Libc.ParseDirent64(d.Buffer.AsSpan(d.Position, d.Length - d.Position), out ulong dIno, out long next, out byte type, out var name);
+                if (reclen == 0) return Error(Errno.EIO);
+                bool added;
+                if (!plus)
+                    added = request.AddDirEntry(name, dIno, type, (ulong)next);
+                else if (IsDot(name) || IsDotDot(name))
+                {
+                    var e = new FuseEntryOut();
+                    e.Attr.Ino = dIno;
+                    e.Attr.Mode = (uint)type << 12;
+                    added = request.AddDirEntryPlus(name, e, (ulong)next);
+                }
+                else
+                {
+                    var e = new FuseEntryOut();
+                    int rc = DoLookup(d.Fd, parent!, name, ref e);
+                    if (rc < 0)
+                    {
+                        // Gone since getdents: list it without attributes (nodeid 0 is not a lookup).
+                        e = default;
+                        e.Attr.Ino = dIno;
+                        e.Attr.Mode = (uint)type << 12;
+                    }
+                    added = request.AddDirEntryPlus(name, e, (ulong)next);
+                    if (!added && e.NodeId != 0) Forget(e.NodeId, 1);
+                }
+                if (!added) break;
+                d.Position += reclen;
+                d.Offset = next;
+            }
+            return Success;
+        }
+    }
+
+    // ---------------------------------------------------------------- xattrs (through /proc/self/fd, like passthrough_ll)
+
+    public override ValueTask<int> GetXattr(Request request, ulong ino, ReadOnlySpan<byte> name, Span<byte> value)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            Span<byte> proc = stackalloc byte[32];
+            nint n = Libc.GetXattr(Libc.ProcFdPath(l.Fd, proc), name, value);
+            return new(n < 0 ? Err() : (int)n);
+        }
+    }
+
+    public override ValueTask<int> ListXattr(Request request, ulong ino, Span<byte> list)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            Span<byte> proc = stackalloc byte[32];
+            nint n = Libc.ListXattr(Libc.ProcFdPath(l.Fd, proc), list);
+            return new(n < 0 ? Err() : (int)n);
+        }
+    }
+
+    public override ValueTask<int> SetXattr(Request request, ulong ino, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            Span<byte> proc = stackalloc byte[32];
+            return new(Libc.SetXattr(Libc.ProcFdPath(l.Fd, proc), name, value, flags) < 0 ? Err() : 0);
+        }
+    }
+
+    public override ValueTask<int> RemoveXattr(Request request, ulong ino, ReadOnlySpan<byte> name)
+    {
+        int rc = Acquire(ino, out var l);
+        if (rc < 0) return new(rc);
+        using (l)
+        {
+            Span<byte> proc = stackalloc byte[32];
+            return new(Libc.RemoveXattr(Libc.ProcFdPath(l.Fd, proc), name) < 0 ? Err() : 0);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text;
+using Fuselage.Interop;
+using Fuselage.Samples;
+
+namespace Fuselage.Tests.Samples;
+
+/// <summary>PassthroughFs driven through the in-memory transport over a temporary directory (no mount).</summary>
+public sealed class PassthroughFsTests : IDisposable
+{
+    private const ulong Root = 1;
+    private readonly string _dir = Directory.CreateTempSubdirectory("fuselage-pt-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public static TheoryData<PassthroughFs.InodeKeying?> Keyings => new() { null, PassthroughFs.InodeKeying.ParentAndName };
+
+    private (PassthroughFs Fs, KernelModel K) Start(PassthroughFs.InodeKeying? keying, int cache = 1000)
+    {
+        var fs = new PassthroughFs(_dir, cache, keying);
+        var k = new KernelModel(fs) { Uid = Libc.geteuid(), Gid = Libc.getegid() };
+        Assert.Equal(0, k.Init().Error);
+        return (fs, k);
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
+    public void CreateWriteReadAndSeeItOnTheSource(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying);
+        using var _ = fs;
+        using var __ = k;
+        var (e, entry, fh) = k.Create(Root, "f", 0x81A4, Libc.O_RDWR | Libc.O_CREAT, 0);
+        Assert.Equal(0, e);
+        Assert.Equal((0, 5u), k.Write(entry.NodeId, fh, 0, "hello"u8.ToArray()));
+        Assert.Equal("hello", Encoding.ASCII.GetString(k.Read(entry.NodeId, fh, 0, 100).Data));
+        Assert.Equal(0, k.Release(entry.NodeId, fh));
+        Assert.Equal("hello", File.ReadAllText(Path.Combine(_dir, "f")));
+        Assert.Equal(0, Libc.FStatAt(Libc.AT_FDCWD, Encoding.UTF8.GetBytes(Path.Combine(_dir, "f")), out var st, 0));
+        Assert.Equal(0x81A4u, st.Mode);
+        Assert.Equal(-Errno.ENOENT, k.Lookup(Root, "missing").Error);
+        Assert.Equal(-Errno.EEXIST, k.Mkdir(Root, "f").Error);
+        Assert.Equal(-Errno.ENOTDIR, k.Rmdir(Root, "f"));
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
+    public void InodesSurviveFdCacheEviction(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying, cache: 4);
+        using var _ = fs;
+        using var __ = k;
+        var d = k.Mkdir(Root, "d", 0x1ED, 0).Entry.NodeId;
+        var ids = new List<ulong>();
+        for (int i = 0; i < 20; i++) ids.Add(k.Mknod(d, $"n{i}", 0x81A4, 0, 0).Entry.NodeId);
+        Assert.True(fs.CachedFds <= 4);
+        foreach (var id in ids) Assert.Equal(0, k.GetAttr(id).Error);
+        Assert.Equal(ids[3], k.Lookup(d, "n3").Entry.NodeId); // same (dev, ino) -> same node id
+        Assert.Equal(0, k.Rename(d, "n5", Root, "moved"));
+        Assert.Equal(0, k.GetAttr(ids[5]).Error);
+        Assert.Equal(-Errno.EEXIST, k.Rename(Root, "moved", d, "n6", 1));
+        Assert.Equal(-Errno.ENOENT, k.Rename(Root, "moved", d, "nothere", 2));
+        Assert.Equal(-Errno.ENOTEMPTY, k.Rmdir(Root, "d"));
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
+    public void ReadDirPlusMatchesTheSource(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying);
+        using var _ = fs;
+        using var __ = k;
+        for (int i = 0; i < 300; i++) File.WriteAllText(Path.Combine(_dir, $"file-{i:D4}"), "x");
+        var plain = k.ListAll(Root, 4096).Select(r => r.Name).ToList();
+        var plus = k.ListAll(Root, 4096, plus: true);
+        var expected = Directory.GetFileSystemEntries(_dir).Select(p => Path.GetFileName(p)!).Append(".").Append("..").Order().ToList();
+        Assert.Equal(expected, plain.Order().ToList());
+        Assert.Equal(expected, plus.Select(r => r.Name).Order().ToList());
+        Assert.All(plus.Where(r => r.Name.StartsWith("file-")), r => Assert.NotEqual(0ul, r.Entry.NodeId));
+        Assert.Equal(301, fs.InodeCount);
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
+    public void LinksSymlinksXattrsAndTruncate(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying);
+        using var _ = fs;
+        using var __ = k;
+        var (e, entry, fh) = k.Create(Root, "a", 0x81A4, Libc.O_RDWR | Libc.O_CREAT, 0);
+        Assert.Equal(0, e);
+        k.Write(entry.NodeId, fh, 0, new byte[1000]);
+        var link = k.Link(entry.NodeId, Root, "b");
+        Assert.Equal(0, link.Error);
+        Assert.Equal(entry.NodeId, link.Entry.NodeId);
+        Assert.Equal(2u, link.Entry.Attr.Nlink);
+        var sym = k.Symlink(Root, "s", "a");
+        Assert.Equal(0, sym.Error);
+        Assert.Equal((0, "a"), k.ReadLink(sym.Entry.NodeId));
+        Assert.Equal(10ul, k.Truncate(entry.NodeId, 10).Attr.Size);
+        Assert.Equal(10, new FileInfo(Path.Combine(_dir, "b")).Length);
+        int xe = k.SetXattr(entry.NodeId, "user.t", [1, 2], 1);
+        if (xe == -Errno.EOPNOTSUPP) return; // source filesystem without user xattrs
+        Assert.Equal(0, xe);
+        Assert.Equal(-Errno.EEXIST, k.SetXattr(entry.NodeId, "user.t", [1], 1));
+        Assert.Equal(-Errno.ENODATA, k.GetXattr(entry.NodeId, "user.none", 10).Error);
+        Assert.Equal(-Errno.ERANGE, k.GetXattr(entry.NodeId, "user.t", 1).Error);
+        Assert.Equal(new byte[] { 1, 2 }, k.GetXattr(entry.NodeId, "user.t", 10).Data);
+        Assert.Contains("user.t\0", Encoding.ASCII.GetString(k.ListXattr(entry.NodeId, 1000).Data));
+        Assert.Equal(0, k.RemoveXattr(entry.NodeId, "user.t"));
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
+    public void UnlinkedInodeStaysReachableUntilForgotten(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying, cache: 2);
+        using var _ = fs;
+        using var __ = k;
+        var a = k.Mknod(Root, "a", 0x81A4, 0, 0).Entry.NodeId;
+        for (int i = 0; i < 5; i++) k.Mknod(Root, $"o{i}", 0x81A4, 0, 0);
+        Assert.Equal(0, k.Unlink(Root, "a"));
+        for (int i = 5; i < 10; i++) k.Mknod(Root, $"o{i}", 0x81A4, 0, 0);
+        var (e, attr) = k.GetAttr(a);
+        Assert.Equal(0, e);
+        Assert.Equal(0u, attr.Nlink);
+        int before = fs.InodeCount;
+        k.Forget(a, 1);
+        Assert.Equal(before - 1, fs.InodeCount);
+        Assert.Equal(-Errno.ESTALE, k.GetAttr(a).Error);
+    }
+
+    [Fact]
+    public void DotDotOfTheRootIsTheRoot()
+    {
+        var (fs, k) = Start(null);
+        using var _ = fs;
+        using var __ = k;
+        // open_by_handle_at needs CAP_DAC_READ_SEARCH: without it the (parent, name) route is chosen.
+        Assert.Equal(Libc.geteuid() == 0 ? PassthroughFs.InodeKeying.FileHandles : PassthroughFs.InodeKeying.ParentAndName, fs.Keying);
+        Assert.Equal(Root, k.Lookup(Root, "..").Entry.NodeId);
+        Assert.Equal(-Errno.EINVAL, k.Lookup(Root, "../etc").Error);
+    }
+}
