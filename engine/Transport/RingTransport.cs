@@ -164,6 +164,10 @@ internal sealed class RingTransport : ITransport
             uint length = (uint)_requests.Inputs.BufferSize;
             // Not READ_FIXED: fuse_dev_read() refuses iterators that are not user-backed (EINVAL, seen on 6.18).
             sqe.PrepareRead(_fd, r.InputAddress, length, StreamPosition, UserData(index, KindRead));
+            // ASYNC: fuse_dev_read() ignores IOCB_NOWAIT, so a READ issued inline (as a link's follower is, from
+            // task work inside io_uring_enter) blocks this thread until the next request: with replies still
+            // queued behind it, the mount deadlocks (seen on 6.18). io-wq workers block in its place.
+            sqe.WithFlags(IoSqeFlags.Async);
             _posted++;
         }
 
