@@ -5,6 +5,7 @@ using Fuselage.Interop.Fuse;
 namespace Fuselage.Tests;
 
 /// <summary>The engine against the real kernel with the smallest possible filesystem: one read-only file.</summary>
+[Collection("real mounts")]
 public class EngineSmokeTests
 {
     private sealed class HelloFs : FileSystem

@@ -8,6 +8,7 @@ namespace Fuselage.Tests;
 /// directory and on the mount — and the two transcripts (results and errnos of every call) must be equal,
 /// besides the POSIX answers each scenario asserts itself.
 /// </summary>
+[Collection("real mounts")]
 public class MountedPosixTests
 {
     public static IEnumerable<object[]> Cases()
