@@ -81,3 +81,15 @@ public readonly struct BufferLease
 
     public void Return() => Pool.Return(Index);
 }
+
+/// <summary>Registration of pools with a ring as fixed buffers (READ_FIXED/WRITE_FIXED on regular files and block devices).</summary>
+public static class BufferRegistration
+{
+    /// <summary>Registers each pool's slab as one fixed buffer; the buffer index of pool i is i.</summary>
+    public static void RegisterWith(this Fuselage.Ring.Ring ring, params BufferPool[] pools)
+    {
+        var slabs = new Fuselage.Interop.Iovec[pools.Length];
+        for (int i = 0; i < pools.Length; i++) slabs[i] = new Fuselage.Interop.Iovec(pools[i].Slab.Address, pools[i].Slab.Length);
+        ring.RegisterBuffers(slabs);
+    }
+}
