@@ -38,6 +38,9 @@ internal sealed class Dispatcher
 
     internal void Log(string line) => _log(line);
 
+    /// <summary>Cancels every request still waiting on its method (session teardown).</summary>
+    public void CancelInFlight() => _inFlight.CancelAll();
+
     // ---- entry point ----
 
     /// <summary>Serves one request whose first <see cref="Request.InputLength"/> bytes are filled. The reply
@@ -83,8 +86,14 @@ internal sealed class Dispatcher
         else Await(req, result);
     }
 
+    private int _pendingCount;
+
+    /// <summary>Requests whose method has not completed yet; their buffers must outlive them.</summary>
+    public int PendingCount => Volatile.Read(ref _pendingCount);
+
     private void Await(Request req, ValueTask<int> pending)
     {
+        Interlocked.Increment(ref _pendingCount);
         _inFlight.TryRegister(req);
         req.Pending = pending;
         req.OnPendingComplete ??= () => CompletePending(req);
@@ -96,8 +105,13 @@ internal sealed class Dispatcher
         _inFlight.Unregister(req);
         var pending = req.Pending;
         req.Pending = default;
-        Finish(req, Result(req, pending));
+        try { Finish(req, Result(req, pending)); }
+        catch (Exception e) { _log($"fuselage: reply of a late request failed: {e.Message}"); } // never crash a thread-pool thread
+        finally { Interlocked.Decrement(ref _pendingCount); }
     }
+
+    /// <summary>Waits until every asynchronous method has completed; false on timeout.</summary>
+    public bool WaitForPending(TimeSpan timeout) => SpinWait.SpinUntil(() => PendingCount == 0, timeout);
 
     private int Result(Request req, ValueTask<int> vt)
     {
@@ -469,7 +483,7 @@ internal sealed class Dispatcher
     private static void WriteHeader(Request req, ulong unique, int error, int payload)
     {
         var header = new FuseOutHeader { Len = (uint)(Request.FuseOutHeaderSize + payload), Error = error, Unique = unique };
-        MemoryMarshal.Write(req.ReplyBuffer, in header);
+        MemoryMarshal.Write(req.ReplyHeader, in header);
         req.ReplyLength = (int)header.Len;
     }
 

@@ -30,6 +30,11 @@ internal sealed class InFlightTable(int capacity)
         Volatile.Write(ref _slots[slot], null);
     }
 
+    public void CancelAll()
+    {
+        for (int i = 0; i < _slots.Length; i++) Volatile.Read(ref _slots[i])?.Interrupt();
+    }
+
     public Request? Find(ulong unique)
     {
         for (int i = 0; i < _slots.Length; i++)

@@ -13,7 +13,14 @@ namespace Fuselage;
 public sealed class Request
 {
     private readonly BufferLease _input;
-    private readonly BufferLease _reply;
+    private int _inputStart;
+    // Where the reply's fuse_out_header and payload go. On /dev/fuse they are one contiguous buffer (header, then
+    // payload); a FUSE-over-io_uring entry has them in two separate kernel-registered buffers.
+    private BufferLease _replyHeader;
+    private int _replyHeaderOffset;
+    private BufferLease _replyPayload;
+    private int _replyPayloadOffset;
+    private int _replyPayloadLength;
     private CancellationTokenSource? _cancellation;
     private int _dirLength;
     private bool _dirFull;
@@ -21,13 +28,16 @@ public sealed class Request
     internal Request(BufferLease input, BufferLease reply, IReplySink sink, int poolIndex)
     {
         _input = input;
-        _reply = reply;
+        _replyHeader = reply;
+        _replyPayload = reply;
+        _replyPayloadOffset = FuseOutHeaderSize;
+        _replyPayloadLength = reply.Length - FuseOutHeaderSize;
         Sink = sink;
         PoolIndex = poolIndex;
     }
 
     /// <summary>Bytes after the reply header the filesystem may fill (READ data, directory records, ...).</summary>
-    public int ReplyCapacity => _reply.Length - FuseOutHeaderSize;
+    public int ReplyCapacity => _replyPayloadLength;
 
     internal const int FuseOutHeaderSize = 16;
     internal const int FuseInHeaderSize = 40;
@@ -37,12 +47,27 @@ public sealed class Request
     /// <summary>Position among its worker's requests (the ring transport encodes it in user_data).</summary>
     internal int PoolIndex { get; }
     internal int InputLength { get; set; }
-    internal Span<byte> InputBuffer => _input.Span;
-    internal nint InputAddress => _input.Address;
-    internal int InputBufferIndex => _input.Index;
-    internal Span<byte> ReplyBuffer => _reply.Span;
-    internal nint ReplyAddress => _reply.Address;
-    internal int ReplyBufferIndex => _reply.Index;
+    /// <summary>The request as the kernel sent it (fuse_in_header first), from <see cref="InputStart"/> on.</summary>
+    internal Span<byte> InputBuffer => _input.Span[_inputStart..];
+    internal nint InputAddress => _input.Address + _inputStart;
+    /// <summary>Where in the input buffer the request begins (the uring transport places the headers in front of the payload).</summary>
+    internal int InputStart { get => _inputStart; set => _inputStart = value; }
+
+    /// <summary>fuse_out_header of the reply.</summary>
+    internal Span<byte> ReplyHeader => _replyHeader.Span.Slice(_replyHeaderOffset, FuseOutHeaderSize);
+    /// <summary>Header and payload as one contiguous buffer, as /dev/fuse transports write it.</summary>
+    internal Span<byte> ReplyBuffer => _replyHeader.Span[_replyHeaderOffset..];
+    internal nint ReplyAddress => _replyHeader.Address + _replyHeaderOffset;
+
+    /// <summary>Points the reply at separate header and payload areas (FUSE-over-io_uring entries).</summary>
+    internal void SetReplyAreas(BufferLease header, int headerOffset, BufferLease payload, int payloadOffset, int payloadLength)
+    {
+        _replyHeader = header;
+        _replyHeaderOffset = headerOffset;
+        _replyPayload = payload;
+        _replyPayloadOffset = payloadOffset;
+        _replyPayloadLength = payloadLength;
+    }
 
     /// <summary>Total reply bytes (header included) once the reply is built; 0 = no reply is sent (FORGET, ...).</summary>
     internal int ReplyLength { get; set; }
@@ -58,7 +83,7 @@ public sealed class Request
     /// <summary>Where this request is in the interrupt table; -1 when not registered.</summary>
     internal int InFlightSlot { get; set; } = -1;
 
-    internal ref readonly FuseInHeader Header => ref MemoryMarshal.AsRef<FuseInHeader>(_input.Span);
+    internal ref readonly FuseInHeader Header => ref MemoryMarshal.AsRef<FuseInHeader>(InputBuffer);
 
     /// <summary>The kernel's id of this request.</summary>
     public ulong Unique => Header.Unique;
@@ -98,7 +123,7 @@ public sealed class Request
 
     // ---- reply areas: the filesystem writes its answer here, in place ----
 
-    private Span<byte> Payload => _reply.Span[FuseOutHeaderSize..];
+    private Span<byte> Payload => _replyPayload.Span.Slice(_replyPayloadOffset, _replyPayloadLength);
 
     private ref T PayloadAs<T>(int offset = 0) where T : unmanaged => ref MemoryMarshal.AsRef<T>(Payload[offset..]);
 

@@ -48,7 +48,7 @@ public sealed class FuseServer : IDisposable
             {
                 TransportKind.Threads => new ThreadsTransport(Mount, _dispatcher, Options, Stats),
                 TransportKind.Ring => new RingTransport(Mount, _dispatcher, Options, Stats),
-                TransportKind.Uring => throw new NotSupportedException("the FUSE-over-io_uring transport is not built yet; use --transport ring"),
+                TransportKind.Uring => new UringTransport(Mount, _dispatcher, Options, Stats),
                 _ => throw new ArgumentOutOfRangeException(nameof(Options.Transport)),
             };
             _transport.Start();
@@ -66,7 +66,7 @@ public sealed class FuseServer : IDisposable
     }
 
     /// <summary>Ends the session: unmounts, waits for the workers (aborting the connection if they do not finish), frees buffers.</summary>
-    public void Stop(TimeSpan? timeout = null) => Teardown(timeout ?? TimeSpan.FromSeconds(10));
+    public void Stop(TimeSpan? timeout = null) => Teardown(timeout ?? TimeSpan.FromSeconds(3));
 
     private void Teardown(TimeSpan timeout)
     {
@@ -75,15 +75,18 @@ public sealed class FuseServer : IDisposable
         try { Mount?.Unmount(lazy: false); }
         catch (Exception e) { _dispatcher?.Log($"fuselage: unmount failed: {e.Message}; detaching"); try { Mount?.Unmount(lazy: true); } catch { } }
         _transport?.Stop();
-        if (_transport is not null && !Finished(_transport.Completion, timeout))
+        // Methods still waiting (on I/O, on a lock, on an interrupt that will never come) are told to give up.
+        _dispatcher?.CancelInFlight();
+        bool stopped = _transport is null || Finished(_transport.Completion, timeout);
+        if (!stopped)
         {
             // Workers still blocked in the kernel: abort the connection so every read and waiter fails.
             Mount?.Abort();
-            if (!Finished(_transport.Completion, timeout))
-                _dispatcher?.Log("fuselage: workers did not stop after abort; leaving their buffers allocated");
-            else _transport.Dispose();
+            stopped = Finished(_transport!.Completion, timeout);
         }
-        else _transport?.Dispose();
+        // Buffers are freed only when neither the kernel nor a late method can still write into them.
+        if (stopped && (_dispatcher is null || _dispatcher.WaitForPending(timeout))) _transport?.Dispose();
+        else _dispatcher?.Log("fuselage: requests still running after teardown; leaving their buffers allocated");
         Mount?.Dispose();
         _ready.TrySetException(new IOException("stopped"));
     }

@@ -23,8 +23,11 @@ internal sealed class RingTransport : ITransport
     private volatile bool _stopping;
     private int _running;
 
-    public RingTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
+    private readonly string _sourceName;
+
+    public RingTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats, string sourceName = "ring")
     {
+        _sourceName = sourceName;
         _mount = mount;
         _dispatcher = dispatcher;
         _options = options;
@@ -40,7 +43,7 @@ internal sealed class RingTransport : ITransport
         for (int i = 0; i < Math.Max(1, _options.Workers); i++)
         {
             int fd = i == 0 ? _mount.Fd : _mount.CloneFd();
-            _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, maxWrite, _stats?.AddSource($"ring/{i}")));
+            _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName)));
         }
         _running = _workers.Count;
         foreach (var w in _workers) w.Start();

@@ -63,14 +63,14 @@ internal static class Posix
         return n < 0 ? null : System.Text.Encoding.UTF8.GetString(buf, 0, (int)n);
     }
 
-    /// <summary>x86_64 struct stat: st_nlink at 16 (u64), st_mode at 24, st_size at 48, st_mtim at 88.</summary>
-    public readonly record struct Stat(ulong Nlink, uint Mode, long Size, long MtimeSec, long MtimeNsec);
+    /// <summary>x86_64 struct stat: st_ino at 8, st_nlink at 16 (u64), st_mode at 24, st_size at 48, st_mtim at 88.</summary>
+    public readonly record struct Stat(ulong Nlink, uint Mode, long Size, long MtimeSec, long MtimeNsec, ulong Ino);
 
     public static int LStat(string path, out Stat st)
     {
         var b = new byte[144];
         int rc = R(lstat(path, b));
-        st = rc < 0 ? default : new Stat(BitConverter.ToUInt64(b, 16), BitConverter.ToUInt32(b, 24), BitConverter.ToInt64(b, 48), BitConverter.ToInt64(b, 88), BitConverter.ToInt64(b, 96));
+        st = rc < 0 ? default : new Stat(BitConverter.ToUInt64(b, 16), BitConverter.ToUInt32(b, 24), BitConverter.ToInt64(b, 48), BitConverter.ToInt64(b, 88), BitConverter.ToInt64(b, 96), BitConverter.ToUInt64(b, 8));
         return rc;
     }
 

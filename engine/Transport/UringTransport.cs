@@ -1,0 +1,345 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Fuselage.Buffers;
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+using Fuselage.Interop.IoUring;
+using Fuselage.Ring;
+
+namespace Fuselage.Transport;
+
+/// <summary>
+/// The kernel's FUSE-over-io_uring queues (Linux 6.14+, enable_uring=Y): one queue per possible CPU, each
+/// owned by one thread with its own SQE128 ring and <c>depth</c> entries (a header buffer and a payload
+/// buffer the kernel copies requests into). Requests are answered with COMMIT_AND_FETCH, which re-arms the
+/// entry in the same submission. /dev/fuse stays served by a small ring reader for INIT, FORGET and
+/// INTERRUPT, which therefore reach requests that arrived on a queue too.
+/// </summary>
+internal sealed class UringTransport : ITransport
+{
+    private readonly FuseMount _mount;
+    private readonly Dispatcher _dispatcher;
+    private readonly FuseServerOptions _options;
+    private readonly RequestStats? _stats;
+    private readonly RingTransport _devFuse;
+    private readonly List<Queue> _queues = [];
+    private readonly TaskCompletionSource _queuesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _stopping;
+    private int _running;
+
+    public UringTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
+    {
+        _mount = mount;
+        _dispatcher = dispatcher;
+        _options = options;
+        _stats = stats;
+        // /dev/fuse carries INIT, FORGET, INTERRUPT (and everything until the queues are ready): one worker is enough.
+        var devOptions = new FuseServerOptions
+        {
+            Transport = TransportKind.Ring, Workers = 1, Depth = 4, MaxWrite = options.MaxWrite,
+            Policy = options.Policy, Debug = options.Debug, Log = options.Log, CollectStats = options.CollectStats,
+        };
+        _devFuse = new RingTransport(mount, dispatcher, devOptions, stats, sourceName: "/dev/fuse");
+        Completion = Task.WhenAll(_devFuse.Completion, _queuesDone.Task);
+    }
+
+    public string Name => "uring";
+    public Task Completion { get; }
+
+    /// <summary>Queue count: the kernel makes one per possible CPU and needs every one registered.</summary>
+    public static int PossibleCpus()
+    {
+        string text = File.ReadAllText("/sys/devices/system/cpu/possible").Trim();
+        int max = 0;
+        foreach (var part in text.Split(','))
+        {
+            var range = part.Split('-');
+            max = Math.Max(max, int.Parse(range[^1]));
+        }
+        return max + 1;
+    }
+
+    public void Start()
+    {
+        _dispatcher.Initialized += StartQueues;
+        _devFuse.Start();
+    }
+
+    /// <summary>Runs on the /dev/fuse reader right after the INIT reply is queued; REGISTERs that race it get EAGAIN and are retried.</summary>
+    private void StartQueues(FuseConnection conn)
+    {
+        int maxPages = (conn.Granted & FuseInitFlags.MaxPages) != 0 ? (int)((conn.MaxWrite + FuseConnection.PageSize - 1) / FuseConnection.PageSize) : 32;
+        int maxPayload = Math.Max(8192, Math.Max((int)conn.MaxWrite, maxPages * (int)FuseConnection.PageSize));
+        int count = PossibleCpus();
+        _running = count;
+        try
+        {
+            for (int q = 0; q < count; q++)
+            {
+                var queue = new Queue(this, q, Math.Max(1, _options.Depth), maxPayload, _stats?.AddSource($"uring/q{q}"));
+                _queues.Add(queue);
+                queue.Start();
+            }
+            foreach (var q in _queues) q.WaitStarted();
+        }
+        catch (Exception e)
+        {
+            // Requests now wait for queues that will never be ready: end the connection rather than hang callers.
+            _dispatcher.Log($"fuselage: uring queues could not start: {e.Message}; aborting the connection");
+            _mount.Abort();
+            _queuesDone.TrySetException(e);
+        }
+    }
+
+    public void Stop()
+    {
+        _stopping = true;
+        _devFuse.Stop();
+        foreach (var q in _queues) q.Wake();
+    }
+
+    private void QueueExited(Exception? error)
+    {
+        if (error is not null)
+        {
+            _queuesDone.TrySetException(error);
+            // Closing a ring while the mount lives would leave callers blocked on dead entries (B9): abort first.
+            _mount.Abort();
+        }
+        if (Interlocked.Decrement(ref _running) == 0) _queuesDone.TrySetResult();
+    }
+
+    public void Dispose()
+    {
+        if (_queues.Count == 0) _queuesDone.TrySetResult();
+        foreach (var q in _queues) q.Dispose();
+        _devFuse.Dispose();
+    }
+
+    /// <summary>One kernel queue: its thread, its SQE128 ring and its entries.</summary>
+    private sealed class Queue : IReplySink, IDisposable
+    {
+        private const int Scratch = 4096;                 // room in front of the payload for the copied headers
+        private const int InOutOffset = 0;                // fuse_in_header in, fuse_out_header out
+        private const int OpInOffset = 128;               // the request's fixed argument
+        private const int CommitIdOffset = 256 + 8;       // fuse_uring_ent_in_out.commit_id
+        private const int PayloadSizeOffset = 256 + 16;   // fuse_uring_ent_in_out.payload_sz
+
+        private readonly UringTransport _owner;
+        private readonly int _qid;
+        private readonly int _maxPayload;
+        private readonly long[]? _counts;
+        private readonly BufferPool _headers, _payloads, _replyScratch, _iovecs;
+        private readonly Entry[] _entries;
+        private readonly ConcurrentQueue<Request> _completedElsewhere = new();
+        private readonly Thread _thread;
+        private readonly ManualResetEventSlim _started = new();
+        private Exception? _startError;
+        private Fuselage.Ring.Ring? _ring;
+        private int _parked;            // entries whose REGISTER/COMMIT the kernel holds
+        private bool _sessionOver;
+
+        private sealed class Entry
+        {
+            public required Request Request;
+            public required BufferLease Header, Payload, ReplyScratch;
+            public nint Iovecs;
+            public ulong CommitId;
+            public bool Registered;
+            public bool RepliedFromScratch;
+        }
+
+        public Queue(UringTransport owner, int qid, int depth, int maxPayload, long[]? counts)
+        {
+            _owner = owner;
+            _qid = qid;
+            _maxPayload = maxPayload;
+            _counts = counts;
+            _headers = new BufferPool(NativeSlab.PageSize, depth);
+            _payloads = new BufferPool(Scratch + maxPayload, depth);
+            _replyScratch = new BufferPool(maxPayload, depth);
+            _iovecs = new BufferPool(depth * 2 * Marshal.SizeOf<Iovec>(), 1);
+            var iovecs = _iovecs.Rent();
+            _entries = new Entry[depth];
+            for (int i = 0; i < depth; i++)
+            {
+                var header = _headers.Rent();
+                var payload = _payloads.Rent();
+                _entries[i] = new Entry
+                {
+                    Request = new Request(payload, header, this, i),
+                    Header = header, Payload = payload, ReplyScratch = _replyScratch.Rent(),
+                    Iovecs = iovecs.Address + i * 2 * Marshal.SizeOf<Iovec>(),
+                };
+                // iov[0] = header (>= 288 bytes), iov[1] = payload (>= max payload); the kernel reads them at REGISTER.
+                var pair = MemoryMarshal.Cast<byte, Iovec>(iovecs.Span.Slice(i * 2 * Marshal.SizeOf<Iovec>(), 2 * Marshal.SizeOf<Iovec>()));
+                pair[0] = new Iovec(header.Address, (nuint)header.Length);
+                pair[1] = new Iovec(payload.Address + Scratch, (nuint)maxPayload);
+            }
+            _thread = new Thread(Run) { Name = $"fuselage-uring-q{qid}", IsBackground = true };
+        }
+
+        public void Start() => _thread.Start();
+
+        public void WaitStarted()
+        {
+            _started.Wait();
+            if (_startError is not null) throw new IOException($"uring queue {_qid} could not start: {_startError.Message}", _startError);
+        }
+
+        public void Wake() => _ring?.Wake();
+
+        private void Run()
+        {
+            try
+            {
+                _ring = new Fuselage.Ring.Ring((uint)(2 * _entries.Length + 4), new RingOptions
+                {
+                    // SQE128 is mandatory: without it REGISTER fails in a way that leaves the connection hanging.
+                    Flags = IoUringSetupFlags.Sqe128 | IoUringSetupFlags.SubmitAll | IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.CoopTaskRun,
+                    CompletionQueueEntries = (uint)(4 * _entries.Length + 8),
+                    EnableWake = true,
+                });
+                if ((_ring.AcceptedFlags & IoUringSetupFlags.Sqe128) == 0) throw new NotSupportedException("the kernel refused 128-byte SQEs");
+                for (int i = 0; i < _entries.Length; i++) PrepareRegister(i);
+                _ring.Submit();
+            }
+            catch (Exception e) { _startError = e; }
+            _started.Set();
+            if (_startError is not null) { _owner.QueueExited(_startError); return; }
+
+            Exception? error = null;
+            try { Serve(); }
+            catch (Exception e) { error = e; }
+            try { _ring?.Dispose(); }
+            catch (Exception e) { error ??= e; }
+            _owner.QueueExited(error);
+        }
+
+        private void Serve()
+        {
+            var ring = _ring!;
+            var handler = new CqeHandler(this);
+            while (true)
+            {
+                while (_completedElsewhere.TryDequeue(out var req)) Commit(req);
+                // Leave only when the kernel has given back every entry (B9: never close a ring it still uses).
+                if (_parked == 0 && (_sessionOver || _owner._stopping)) break;
+                ring.SubmitAndWait(1);
+                ring.ForEachCqe(ref handler);
+            }
+        }
+
+        private void PrepareCommand(int index, FuseUringCommand command)
+        {
+            var e = _entries[index];
+            ref var sqe = ref _ring!.GetSqe128();
+            sqe.PrepareUringCmd(_owner._mount.Fd, (uint)command, (ulong)index);
+            if (command == FuseUringCommand.Register)
+            {
+                sqe.Sqe.Addr = (ulong)e.Iovecs;
+                sqe.Sqe.Len = 2; // FUSE_URING_IOV_SEGS
+            }
+            var cmd = new FuseUringCmdReq { CommitId = command == FuseUringCommand.CommitAndFetch ? e.CommitId : 0, Qid = (ushort)_qid };
+            MemoryMarshal.Write(sqe.Cmd, in cmd);
+            _parked++;
+        }
+
+        private void PrepareRegister(int index) => PrepareCommand(index, FuseUringCommand.Register);
+
+        private void OnCqe(in IoUringCqe cqe)
+        {
+            _parked--;
+            int index = (int)cqe.UserData;
+            var e = _entries[index];
+            switch (-cqe.Res)
+            {
+                case 0:
+                    e.Registered = true;
+                    Fetched(e);
+                    return;
+                case Errno.EAGAIN or Errno.EINTR:
+                    // EAGAIN: INIT not processed yet (REGISTER raced the reply). Resubmit the same command.
+                    PrepareCommand(index, e.Registered ? FuseUringCommand.CommitAndFetch : FuseUringCommand.Register);
+                    return;
+                case Errno.ENOTCONN or Errno.ECONNABORTED or Errno.ENODEV:
+                    _sessionOver = true; // unmounted or aborted: the kernel hands every entry back like this
+                    return;
+                default:
+                    throw new ErrnoException($"FUSE-over-io_uring {(e.Registered ? "COMMIT_AND_FETCH" : "REGISTER")} on queue {_qid}", -cqe.Res);
+            }
+        }
+
+        /// <summary>A request arrived in the entry: put its headers in front of its payload so it reads as on /dev/fuse, then dispatch.</summary>
+        private void Fetched(Entry e)
+        {
+            var header = e.Header.Span;
+            var inHeader = MemoryMarshal.Read<FuseInHeader>(header);
+            uint payloadSize = MemoryMarshal.Read<uint>(header[PayloadSizeOffset..]);
+            e.CommitId = MemoryMarshal.Read<ulong>(header[CommitIdOffset..]);
+            long opArg = (long)inHeader.Len - Request.FuseInHeaderSize - payloadSize;
+            var req = e.Request;
+            e.RepliedFromScratch = payloadSize != 0;
+            // Replies to requests that carry a payload (names, data) go through scratch, so the filesystem never
+            // overwrites the input it is still reading; READ and friends write straight into the entry's payload.
+            if (e.RepliedFromScratch) req.SetReplyAreas(e.Header, InOutOffset, e.ReplyScratch, 0, _maxPayload);
+            else req.SetReplyAreas(e.Header, InOutOffset, e.Payload, Scratch, _maxPayload);
+            if (opArg < 0 || opArg > FuseUring.OpInOutSize || payloadSize > _maxPayload)
+            {
+                _owner._dispatcher.Log($"fuselage: uring/q{_qid}: malformed entry (len {inHeader.Len}, payload {payloadSize}); replied EIO");
+                MemoryMarshal.Write(header, new FuseOutHeader { Len = 16, Error = -Errno.EIO, Unique = inHeader.Unique });
+                MemoryMarshal.Write(header[PayloadSizeOffset..], 0u);
+                PrepareCommand(IndexOf(e), FuseUringCommand.CommitAndFetch);
+                return;
+            }
+            int start = Scratch - Request.FuseInHeaderSize - (int)opArg;
+            var input = e.Payload.Span;
+            header[..Request.FuseInHeaderSize].CopyTo(input[start..]);
+            header.Slice(OpInOffset, (int)opArg).CopyTo(input[(start + Request.FuseInHeaderSize)..]);
+            req.InputStart = start;
+            req.InputLength = (int)inHeader.Len;
+            _owner._dispatcher.Dispatch(req, _counts);
+        }
+
+        private int IndexOf(Entry e) => e.Request.PoolIndex;
+
+        public void Complete(Request request)
+        {
+            if (Environment.CurrentManagedThreadId == _thread.ManagedThreadId) { Commit(request); return; }
+            _completedElsewhere.Enqueue(request);
+            _ring?.Wake();
+        }
+
+        /// <summary>fuse_out_header is already in the header buffer; place the payload and its size, then COMMIT_AND_FETCH.</summary>
+        private void Commit(Request req)
+        {
+            var e = _entries[req.PoolIndex];
+            if (_sessionOver) return; // the kernel took the entry back already
+            var header = e.Header.Span;
+            int payload = 0;
+            if (req.ReplyLength == 0)
+                MemoryMarshal.Write(header, new FuseOutHeader { Len = 16, Error = 0, Unique = req.Unique });
+            else
+                payload = req.ReplyLength - Request.FuseOutHeaderSize;
+            if (e.RepliedFromScratch && payload > 0)
+                e.ReplyScratch.Span[..payload].CopyTo(e.Payload.Span[Scratch..]);
+            MemoryMarshal.Write(header[PayloadSizeOffset..], (uint)payload);
+            PrepareCommand(req.PoolIndex, FuseUringCommand.CommitAndFetch);
+        }
+
+        private struct CqeHandler(Queue queue) : ICqeHandler
+        {
+            public readonly void Handle(in IoUringCqe cqe) => queue.OnCqe(cqe);
+        }
+
+        public void Dispose()
+        {
+            _ring?.Dispose();
+            _headers.Dispose();
+            _payloads.Dispose();
+            _replyScratch.Dispose();
+            _iovecs.Dispose();
+            _started.Dispose();
+        }
+    }
+}

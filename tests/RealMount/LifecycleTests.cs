@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+using Fuselage.Samples;
+
+namespace Fuselage.Tests;
+
+/// <summary>
+/// Session lifetime on real mounts, for every transport: interrupts of slow requests, unmount and fusectl
+/// abort with requests in flight, a client killed mid-read. The uring cases switch enable_uring on and restore it.
+/// </summary>
+[Collection("real mounts")]
+public class LifecycleTests
+{
+    /// <summary>MemFs with one name ("slow") whose LOOKUP and one file ("slowfile") whose READ wait until interrupted.</summary>
+    private sealed class SlowFs : FileSystem
+    {
+        private readonly MemFs _inner = new();
+        public readonly TaskCompletionSource Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource Cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public ulong SlowFileIno;
+
+        public override void Init(FuseConnection connection) => _inner.Init(connection);
+        public override void Forget(ulong ino, ulong nlookup) => _inner.Forget(ino, nlookup);
+        public override ValueTask<int> GetAttr(Request r, ulong ino, ulong? fh) => _inner.GetAttr(r, ino, fh);
+        public override ValueTask<int> Create(Request r, ulong p, ReadOnlySpan<byte> n, uint m, uint u, int f) => _inner.Create(r, p, n, m, u, f);
+        public override ValueTask<int> Write(Request r, ulong ino, ulong fh, long o, ReadOnlySpan<byte> d, FuseWriteFlags w) => _inner.Write(r, ino, fh, o, d, w);
+        public override ValueTask<int> Open(Request r, ulong ino, int flags) => _inner.Open(r, ino, flags);
+        public override ValueTask<int> Release(Request r, ulong ino, ulong fh, int flags) => _inner.Release(r, ino, fh, flags);
+        public override ValueTask<int> Flush(Request r, ulong ino, ulong fh, ulong owner) => _inner.Flush(r, ino, fh, owner);
+        public override ValueTask<int> SetAttr(Request r, ulong ino, in SetAttrArgs a) => _inner.SetAttr(r, ino, a);
+        public override ValueTask<int> GetXattr(Request r, ulong ino, ReadOnlySpan<byte> n, Span<byte> v) => _inner.GetXattr(r, ino, n, v);
+
+        public override ValueTask<int> Lookup(Request r, ulong parent, ReadOnlySpan<byte> name)
+            => name.SequenceEqual("slow"u8) ? WaitForInterrupt(r) : _inner.Lookup(r, parent, name);
+
+        public override ValueTask<int> Read(Request r, ulong ino, ulong fh, long offset, Span<byte> buffer)
+            => ino == Volatile.Read(ref SlowFileIno) ? WaitForInterrupt(r) : _inner.Read(r, ino, fh, offset, buffer);
+
+        private async ValueTask<int> WaitForInterrupt(Request r)
+        {
+            var token = r.CancellationToken;
+            Started.TrySetResult();
+            try { await Task.Delay(Timeout.Infinite, token); }
+            catch (OperationCanceledException) { Cancelled.TrySetResult(); throw; }
+            return 0;
+        }
+    }
+
+    public static TheoryData<TransportKind> Transports => [TransportKind.Ring, TransportKind.Threads, TransportKind.Uring];
+
+    private static MountedFs MountWith(FileSystem fs, TransportKind transport, out UringSwitch? uring)
+    {
+        uring = transport == TransportKind.Uring ? new UringSwitch(enabled: true) : null;
+        try { return new MountedFs(fs, transport); }
+        catch { uring?.Dispose(); throw; }
+    }
+
+    /// <summary>Started directly (no shell in between) so that killing it kills the process blocked in the kernel.</summary>
+    private static Process Client(string program, params string[] args) => Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true })!;
+
+    private static void KillHard(Process p)
+    {
+        try { p.Kill(); } catch (InvalidOperationException) { }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_killed_client_interrupts_its_slow_lookup_and_the_server_keeps_serving(TransportKind transport)
+    {
+        var fs = new SlowFs();
+        using var m = MountWith(fs, transport, out var uring);
+        using (uring)
+        {
+            using var client = Client("stat", m.PathOf("slow"));
+            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+            KillHard(client); // a fatal signal on a request the server already holds: the kernel sends INTERRUPT
+            await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog);
+            Assert.True(client.WaitForExit(MountedFs.Watchdog));
+            m.Run(() =>
+            {
+                File.WriteAllText(m.PathOf("after"), "still serving");
+                Assert.Equal("still serving", File.ReadAllText(m.PathOf("after")));
+            });
+            Assert.Contains(m.Server.Stats!.PerSource(), s => s.Value > 0);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_client_killed_mid_read_does_not_stop_teardown(TransportKind transport)
+    {
+        var fs = new SlowFs();
+        var m = MountWith(fs, transport, out var uring);
+        using (uring)
+        {
+            Process? client = null;
+            try
+            {
+                string file = m.PathOf("slowfile");
+                m.Run(() => File.WriteAllText(file, new string('x', 8192)));
+                Assert.Equal(0, Posix.LStat(file, out var st));
+                fs.SlowFileIno = st.Ino;
+                // An O_DIRECT read with FUSE_ASYNC_DIO waits uninterruptibly: the kernel sends no INTERRUPT and the
+                // killed client lingers until the request ends. Teardown must end it and release the client.
+                client = Client("dd", $"if={file}", "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none");
+                await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+                KillHard(client);
+                await Task.Run(() => m.Server.Stop()).WaitAsync(MountedFs.Watchdog);
+                await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog); // teardown cancels methods still waiting
+                Assert.True(client.WaitForExit(MountedFs.Watchdog), "the killed client never exited");
+                Assert.False(FuseMount.IsMounted(m.Root));
+            }
+            finally
+            {
+                if (client is not null) { KillHard(client); client.Dispose(); }
+                m.Dispose();
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Unmount_with_a_request_in_flight_ends_the_session(TransportKind transport)
+    {
+        var fs = new SlowFs();
+        var m = MountWith(fs, transport, out var uring);
+        using (uring)
+        {
+            Process? client = null;
+            try
+            {
+                client = Client("stat", m.PathOf("slow"));
+                await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+                var stop = Task.Run(() => m.Server.Stop());
+                await stop.WaitAsync(MountedFs.Watchdog);
+                await m.Server.Completion.WaitAsync(MountedFs.Watchdog);
+                Assert.False(FuseMount.IsMounted(m.Root));
+                Assert.True(client.WaitForExit(MountedFs.Watchdog), "the waiting client was never released");
+            }
+            finally
+            {
+                if (client is not null) { KillHard(client); client.Dispose(); }
+                m.Dispose();
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Fusectl_abort_ends_the_session_and_fails_waiters(TransportKind transport)
+    {
+        var fs = new SlowFs();
+        using var m = MountWith(fs, transport, out var uring);
+        using (uring)
+        {
+            using var client = Client("stat", m.PathOf("slow"));
+            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+            Assert.True(m.Server.Mount!.Abort());
+            await m.Server.Completion.ContinueWith(_ => { }).WaitAsync(MountedFs.Watchdog);
+            Assert.True(client.WaitForExit(MountedFs.Watchdog));
+            Assert.NotEqual(0, client.ExitCode);
+            // The mount is dead but still present until unmounted: access fails with ENOTCONN.
+            Assert.Equal(-Errno.ENOTCONN, Posix.LStat(m.PathOf("x"), out _));
+        }
+    }
+
+    [SkippableFact]
+    public void Uring_transport_is_refused_before_mounting_when_enable_uring_is_off()
+    {
+        Skip.IfNot(UringSwitch.Available, "this kernel has no FUSE-over-io_uring (enable_uring parameter missing)");
+        using var off = new UringSwitch(enabled: false);
+        string dir = Directory.CreateTempSubdirectory("fuselage-mnt-").FullName;
+        try
+        {
+            using var server = new FuseServer(new MemFs(), new FuseServerOptions { Transport = TransportKind.Uring });
+            var e = Assert.Throws<NotSupportedException>(() => server.Start(dir));
+            Assert.Contains("enable_uring", e.Message);
+            Assert.Contains("echo Y", e.Message);
+            Assert.False(FuseMount.IsMounted(dir));
+        }
+        finally { Directory.Delete(dir); }
+    }
+}
