@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
 using Fuselage.Buffers;
+using Fuselage.Interop;
 using Fuselage.Interop.Fuse;
 
 namespace Fuselage;
@@ -10,7 +12,7 @@ namespace Fuselage;
 /// the filesystem writes its answer in place). Pooled per worker and reused; valid from the call of a
 /// filesystem method until the method's <see cref="ValueTask{TResult}"/> completes.
 /// </summary>
-public sealed class Request
+public sealed class Request : IValueTaskSource<int>
 {
     private readonly BufferLease _input;
     private int _inputStart;
@@ -43,6 +45,8 @@ public sealed class Request
     internal const int FuseInHeaderSize = 40;
 
     internal IReplySink Sink { get; }
+    /// <summary>The owning worker's ring, when it has one, for <see cref="ReadFileAsync"/> and <see cref="WritePayloadAsync"/>.</summary>
+    internal IFileIo? FileIo { get; set; }
     internal CoherencyPolicy Policy { get; set; } = CoherencyPolicy.Classic;
     /// <summary>Position among its worker's requests (the ring transport encodes it in user_data).</summary>
     internal int PoolIndex { get; }
@@ -58,6 +62,7 @@ public sealed class Request
     /// <summary>Header and payload as one contiguous buffer, as /dev/fuse transports write it.</summary>
     internal Span<byte> ReplyBuffer => _replyHeader.Span[_replyHeaderOffset..];
     internal nint ReplyAddress => _replyHeader.Address + _replyHeaderOffset;
+    private nint ReplyPayloadAddress => _replyPayload.Address + _replyPayloadOffset;
 
     /// <summary>Points the reply at separate header and payload areas (FUSE-over-io_uring entries).</summary>
     internal void SetReplyAreas(BufferLease header, int headerOffset, BufferLease payload, int payloadOffset, int payloadLength)
@@ -120,6 +125,51 @@ public sealed class Request
             _cancellation = null;
         }
     }
+
+    // ---- file I/O on the worker's ring ----
+
+    // One operation at a time per request: the completion source is reused, so this allocates nothing.
+    private ManualResetValueTaskSourceCore<int> _io;
+
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes of <paramref name="fd"/> at <paramref name="offset"/> straight into
+    /// <see cref="Data"/>; completes with the byte count or <c>-errno</c>. On a ring transport the read is submitted
+    /// to the worker's own ring and the worker serves other requests meanwhile; elsewhere it is a plain pread.
+    /// </summary>
+    public ValueTask<int> ReadFileAsync(int fd, long offset, int length)
+    {
+        length = Math.Min(length, ReplyCapacity);
+        return Submit(write: false, fd, ReplyPayloadAddress, length, offset);
+    }
+
+    /// <summary>Writes the data of this WRITE request to <paramref name="fd"/> at <paramref name="offset"/>, from the request buffer; byte count or <c>-errno</c>.</summary>
+    public ValueTask<int> WritePayloadAsync(int fd, long offset)
+    {
+        if (Opcode != FuseOpcode.Write) throw new InvalidOperationException("WritePayloadAsync serves WRITE requests only");
+        const int dataStart = FuseInHeaderSize + 40; // after fuse_write_in
+        int length = (int)MemoryMarshal.Read<FuseWriteIn>(InputBuffer[FuseInHeaderSize..]).Size;
+        return Submit(write: true, fd, InputAddress + dataStart, length, offset);
+    }
+
+    private ValueTask<int> Submit(bool write, int fd, nint address, int length, long offset)
+    {
+        _io.Reset();
+        if (FileIo is { } io && io.TrySubmit(this, write, fd, address, length, offset))
+            return new ValueTask<int>(this, _io.Version);
+        int dataStart = FuseInHeaderSize + 40;
+        nint n = write
+            ? Libc.PWrite(fd, InputBuffer.Slice(dataStart, length), offset)
+            : Libc.PRead(fd, Data[..length], offset);
+        return new ValueTask<int>(n < 0 ? -Errno.Last : (int)n);
+    }
+
+    /// <summary>Called by the worker on the CQE of a <see cref="IFileIo.TrySubmit"/>; runs the method's continuation inline.</summary>
+    internal void CompleteFileIo(int result) => _io.SetResult(result);
+
+    int IValueTaskSource<int>.GetResult(short token) => _io.GetResult(token);
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _io.GetStatus(token);
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _io.OnCompleted(continuation, state, token, flags);
 
     // ---- reply areas: the filesystem writes its answer here, in place ----
 

@@ -68,9 +68,10 @@ internal sealed class RingTransport : ITransport
         foreach (var w in _workers) w.Dispose();
     }
 
-    private sealed class Worker : IReplySink, IDisposable
+    private sealed class Worker : IReplySink, IFileIo, IDisposable
     {
-        private const ulong KindRead = 0, KindWrite = 1;
+        // user_data = request index << 2 | kind
+        private const ulong KindRead = 0, KindWrite = 1, KindFileIo = 2;
         // /dev/fuse is a stream: io_uring refuses an explicit position on it (EINVAL); -1 means "no position".
         private const ulong StreamPosition = ulong.MaxValue;
         private readonly RingTransport _owner;
@@ -95,6 +96,7 @@ internal sealed class RingTransport : ITransport
             _ownsFd = ownsFd;
             _counts = counts;
             _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
+            foreach (var r in _requests.All) r.FileIo = this;
             _thread = new Thread(Run) { Name = $"fuselage-ring-{index}", IsBackground = true };
         }
 
@@ -158,7 +160,7 @@ internal sealed class RingTransport : ITransport
             while (_completedElsewhere.TryDequeue(out var req)) SendReply(req);
         }
 
-        private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << 1) | kind;
+        private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << 2) | kind;
 
         private void PostRead(Request r)
         {
@@ -189,6 +191,18 @@ internal sealed class RingTransport : ITransport
             PostRead(r);
         }
 
+        public bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset)
+        {
+            // Only the owning thread touches the ring; a method that moved to another thread falls back to a syscall.
+            if (Environment.CurrentManagedThreadId != _thread.ManagedThreadId || _sessionOver || _owner._stopping) return false;
+            ref var sqe = ref _ring!.GetSqe();
+            ulong userData = UserData(request.PoolIndex, KindFileIo);
+            if (write) sqe.PrepareWrite(fd, address, (uint)length, (ulong)offset, userData);
+            else sqe.PrepareRead(fd, address, (uint)length, (ulong)offset, userData);
+            _posted++;
+            return true;
+        }
+
         public void Complete(Request request)
         {
             if (Environment.CurrentManagedThreadId == _thread.ManagedThreadId) { SendReply(request); return; }
@@ -199,9 +213,15 @@ internal sealed class RingTransport : ITransport
         private void OnCqe(in IoUringCqe cqe)
         {
             _posted--;
-            int index = (int)(cqe.UserData >> 1);
+            int index = (int)(cqe.UserData >> 2);
             var r = _requests.All[index];
-            if ((cqe.UserData & 1) == KindWrite)
+            ulong kind = cqe.UserData & 3;
+            if (kind == KindFileIo)
+            {
+                r.CompleteFileIo(cqe.Res); // the method's continuation runs here, and its reply is queued on this ring
+                return;
+            }
+            if (kind == KindWrite)
             {
                 // ENOENT: the kernel stopped waiting (interrupted, aborted). The linked READ still follows.
                 if (cqe.Res < 0 && cqe.Res != -Errno.ENOENT && cqe.Res != -Errno.ECANCELED)

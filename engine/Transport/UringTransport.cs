@@ -117,7 +117,7 @@ internal sealed class UringTransport : ITransport
     }
 
     /// <summary>One kernel queue: its thread, its SQE128 ring and its entries.</summary>
-    private sealed class Queue : IReplySink, IDisposable
+    private sealed class Queue : IReplySink, IFileIo, IDisposable
     {
         private const int Scratch = 4096;                 // room in front of the payload for the copied headers
         private const int InOutOffset = 0;                // fuse_in_header in, fuse_out_header out
@@ -176,6 +176,7 @@ internal sealed class UringTransport : ITransport
                 pair[0] = new Iovec(header.Address, (nuint)header.Length);
                 pair[1] = new Iovec(payload.Address + Scratch, (nuint)maxPayload);
             }
+            foreach (var e in _entries) e.Request.FileIo = this;
             _thread = new Thread(Run) { Name = $"fuselage-uring-q{qid}", IsBackground = true };
         }
 
@@ -237,7 +238,7 @@ internal sealed class UringTransport : ITransport
         {
             var e = _entries[index];
             ref var sqe = ref _ring!.GetSqe128();
-            sqe.PrepareUringCmd(_owner._mount.Fd, (uint)command, (ulong)index);
+            sqe.PrepareUringCmd(_owner._mount.Fd, (uint)command, UserData(index, KindCommand));
             if (command == FuseUringCommand.Register)
             {
                 sqe.Sqe.Addr = (ulong)e.Iovecs;
@@ -250,11 +251,30 @@ internal sealed class UringTransport : ITransport
 
         private void PrepareRegister(int index) => PrepareCommand(index, FuseUringCommand.Register);
 
+        // user_data = entry index | kind << 32
+        private const ulong KindCommand = 0, KindFileIo = 1;
+        private static ulong UserData(int index, ulong kind) => (uint)index | kind << 32;
+
+        public bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset)
+        {
+            if (Environment.CurrentManagedThreadId != _thread.ManagedThreadId || _sessionOver) return false;
+            ref var sqe = ref _ring!.GetSqe();
+            ulong userData = UserData(request.PoolIndex, KindFileIo);
+            if (write) sqe.PrepareWrite(fd, address, (uint)length, (ulong)offset, userData);
+            else sqe.PrepareRead(fd, address, (uint)length, (ulong)offset, userData);
+            return true;
+        }
+
         private void OnCqe(in IoUringCqe cqe)
         {
-            _parked--;
-            int index = (int)cqe.UserData;
+            int index = (int)(uint)cqe.UserData;
             var e = _entries[index];
+            if (cqe.UserData >> 32 == KindFileIo)
+            {
+                e.Request.CompleteFileIo(cqe.Res);
+                return;
+            }
+            _parked--;
             switch (-cqe.Res)
             {
                 case 0:

@@ -1,0 +1,12 @@
+namespace Fuselage;
+
+/// <summary>
+/// File I/O submitted to the ring of the worker that owns a request, completing the request's
+/// <see cref="Request.ReadFileAsync"/>/<see cref="Request.WritePayloadAsync"/> on that worker's completion.
+/// Implemented by transports that own a ring; others leave the request to do the call synchronously.
+/// </summary>
+internal interface IFileIo
+{
+    /// <summary>Queues a pread/pwrite of <paramref name="length"/> bytes at <paramref name="address"/>; false when it cannot (the caller falls back).</summary>
+    bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset);
+}
