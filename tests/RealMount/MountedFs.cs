@@ -15,6 +15,7 @@ public sealed class MountedFs : IDisposable
 
     public MountedFs(FileSystem fs, TransportKind transport, string? options = null, Action<FuseServerOptions>? configure = null)
     {
+        FileSystem = fs;
         Root = Directory.CreateTempSubdirectory("fuselage-mnt-").FullName;
         var serverOptions = new FuseServerOptions
         {
@@ -39,6 +40,7 @@ public sealed class MountedFs : IDisposable
     }
 
     public FuseServer Server { get; }
+    public FileSystem FileSystem { get; }
     public string Root { get; }
     public IReadOnlyList<string> LogLines { get { lock (_log) return _log.ToArray(); } }
 
@@ -79,6 +81,8 @@ public sealed class MountedFs : IDisposable
         Server.Dispose();
         // The mountpoint must be gone from the mount table whatever happened above.
         if (FuseMount.IsMounted(Root)) Libc.umount2(Root, Libc.MNT_DETACH);
+        // The kernel sends DESTROY only for fuseblk mounts: a filesystem holding fds (passthrough) would leak them.
+        (FileSystem as IDisposable)?.Dispose();
         try { Directory.Delete(Root); } catch (IOException) { }
     }
 }
