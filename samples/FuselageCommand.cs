@@ -28,8 +28,8 @@ public static class FuselageCommand
         try { inv = Parse(args); }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"fuselage: {e.Message}");
-            Console.Error.Write(Usage);
+            // One line: the reason, and where the usage is.
+            Console.Error.WriteLine($"fuselage: {e.Message} (fuselage --help prints the usage)");
             return 2;
         }
         if (inv.Help) { Console.Write(Usage); return 0; }

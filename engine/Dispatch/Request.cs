@@ -42,6 +42,11 @@ public sealed class Request : IValueTaskSource<int>
     public int ReplyCapacity => _replyPayloadLength;
 
     internal const int FuseOutHeaderSize = 16;
+
+    /// <summary>The header and the largest fixed-size reply struct: what <see cref="ResetForReuse"/> zeroes.</summary>
+    internal static readonly int FixedReplyBytes = FuseOutHeaderSize + Math.Max(
+        Math.Max(Unsafe.SizeOf<FuseEntryOut>() + Unsafe.SizeOf<FuseOpenOut>(), Unsafe.SizeOf<FuseStatxOut>()),
+        Math.Max(Math.Max(Unsafe.SizeOf<FuseAttrOut>(), Unsafe.SizeOf<FuseKstatfs>()), Math.Max(Unsafe.SizeOf<FuseLkOut>(), Unsafe.SizeOf<FuseIoctlOut>())));
     internal const int FuseInHeaderSize = 40;
 
     internal IReplySink Sink { get; }
@@ -117,6 +122,11 @@ public sealed class Request : IValueTaskSource<int>
     {
         IsInterrupted = false;
         ReplyLength = 0;
+        // The reply structs are filled in place and a method sets only the fields it knows (an OPEN sets Fh):
+        // whatever the buffer's previous reply left in the others would reach the kernel. Stale open_flags
+        // (FOPEN_PASSTHROUGH, FOPEN_NONSEEKABLE, FOPEN_STREAM, ...) made opens fail with EIO and writes land at
+        // the wrong offset. Every fixed-size reply starts zeroed; variable data (READ, listings) is written in full.
+        _reply.Span[..Math.Min(_reply.Length, FixedReplyBytes)].Clear();
         _dirLength = 0;
         _dirFull = false;
         if (_cancellation is not null && !_cancellation.TryReset())

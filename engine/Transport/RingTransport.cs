@@ -22,6 +22,7 @@ internal sealed class RingTransport : ITransport
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
     private int _running;
+    private Exception? _firstError;
 
     private readonly string _sourceName;
 
@@ -58,9 +59,12 @@ internal sealed class RingTransport : ITransport
 
     private void WorkerExited(Exception? error)
     {
-        if (error is not null) _completion.TrySetException(error);
-        if (Interlocked.Decrement(ref _running) == 0) _completion.TrySetResult();
-        else Stop(); // the session is over for everyone once one worker sees it end
+        if (error is not null) Interlocked.CompareExchange(ref _firstError, error, null);
+        // Complete only when the last worker is out: FuseServer disposes the transport (every worker's buffers
+        // and fds) as soon as the completion is set, faulted or not.
+        if (Interlocked.Decrement(ref _running) != 0) { Stop(); return; } // the session is over for everyone
+        if (Volatile.Read(ref _firstError) is { } e) _completion.TrySetException(e);
+        else _completion.TrySetResult();
     }
 
     public void Dispose()

@@ -16,6 +16,7 @@ internal sealed class ThreadsTransport : ITransport
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
+    private Exception? _firstError;
 
     public ThreadsTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
     {
@@ -44,9 +45,13 @@ internal sealed class ThreadsTransport : ITransport
 
     private void WorkerExited(Exception? error)
     {
-        if (error is not null) _completion.TrySetException(error);
-        if (Interlocked.Decrement(ref _running) == 0) _completion.TrySetResult();
+        // Cancel first: once the completion is set, FuseServer disposes this transport (and _stop) at once.
         _stop.Cancel(); // the session is over for everyone once one worker sees it end
+        if (error is not null) Interlocked.CompareExchange(ref _firstError, error, null);
+        // Complete only when the last worker is out: disposal frees the buffers every worker reads into.
+        if (Interlocked.Decrement(ref _running) != 0) return;
+        if (Volatile.Read(ref _firstError) is { } e) _completion.TrySetException(e);
+        else _completion.TrySetResult();
     }
 
     public void Dispose()

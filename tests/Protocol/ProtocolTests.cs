@@ -304,6 +304,40 @@ public class ProtocolTests
         Assert.Equal(0, k.Transport.PendingReplies);
     }
 
+    /// <summary>Sets only what a minimal filesystem sets: the file handle of an OPEN, the data of a READ.</summary>
+    private sealed class SetsOnlyFhFs : FileSystem
+    {
+        public override ValueTask<int> Open(Request request, ulong ino, int flags)
+        {
+            request.Open.Fh = 7;
+            return Success;
+        }
+
+        public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
+        {
+            buffer.Fill(0xFF);
+            return new(buffer.Length);
+        }
+    }
+
+    [Fact]
+    public void Fixed_replies_start_zeroed_whatever_the_buffer_held_before()
+    {
+        // One request buffer: the OPEN reuses the reply buffer a READ just filled with 0xFF. Stale open_flags
+        // (FOPEN_PASSTHROUGH, FOPEN_NONSEEKABLE, ...) made real opens fail with EIO and writes land at offset 0.
+        using var k = new Kernel(new SetsOnlyFhFs(), new FuseServerOptions { Log = _ => { }, Depth = 1 });
+        k.Init();
+        var (rh, data) = k.Call(FuseOpcode.Read, 2, Bytes(new FuseReadIn { Fh = 7, Size = 4096 }));
+        Assert.Equal(0, rh.Error);
+        Assert.Equal(4096, data.Length);
+        var (h, payload) = k.Call(FuseOpcode.Open, 2, Bytes(new FuseOpenIn { Flags = 2 }));
+        Assert.Equal(0, h.Error);
+        var open = MemoryMarshal.Read<FuseOpenOut>(payload);
+        Assert.Equal(7ul, open.Fh);
+        Assert.Equal(0u, open.OpenFlags);
+        Assert.Equal(0, open.BackingId);
+    }
+
     [Fact]
     public void Steady_state_requests_allocate_nothing()
     {

@@ -15,6 +15,7 @@ public sealed class MountedFs : IDisposable
 
     public MountedFs(FileSystem fs, TransportKind transport, string? options = null, Action<FuseServerOptions>? configure = null)
     {
+        FileSystem = fs;
         Root = Directory.CreateTempSubdirectory("fuselage-mnt-").FullName;
         var serverOptions = new FuseServerOptions
         {
@@ -39,18 +40,38 @@ public sealed class MountedFs : IDisposable
     }
 
     public FuseServer Server { get; }
+    public FileSystem FileSystem { get; }
     public string Root { get; }
     public IReadOnlyList<string> LogLines { get { lock (_log) return _log.ToArray(); } }
 
     public string PathOf(string relative) => Path.Combine(Root, relative);
 
-    /// <summary>Runs client code against the mount under the watchdog.</summary>
+    /// <summary>
+    /// Runs client code against the mount under the watchdog. When it fails (or hangs), the exception carries the
+    /// server's log, so a failing test shows what the filesystem and the engine said.
+    /// </summary>
     public T Run<T>(Func<T> client)
     {
         var task = Task.Factory.StartNew(client, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        if (task.Wait(Watchdog)) return task.Result;
+        bool finished;
+        try { finished = task.Wait(Watchdog); }
+        catch (AggregateException e)
+        {
+            var inner = e.InnerException ?? e;
+            throw new ClientCallFailedException($"{inner.GetType().Name}: {inner.Message}{FormatLog()}", inner);
+        }
+        if (finished) return task.Result;
         if (Server.Mount?.ConnectionId is uint id) FuseMount.AbortConnection(id);
-        throw new TimeoutException($"client call did not finish within {Watchdog}: connection aborted");
+        throw new TimeoutException($"client call did not finish within {Watchdog}: connection aborted{FormatLog()}");
+    }
+
+    /// <summary>The server's log (the last lines) for a failure message.</summary>
+    public string FormatLog(int maxLines = 200)
+    {
+        var lines = LogLines;
+        if (lines.Count == 0) return "\n--- server log: empty ---";
+        var shown = lines.Skip(Math.Max(0, lines.Count - maxLines));
+        return $"\n--- server log ({lines.Count} lines{(lines.Count > maxLines ? $", last {maxLines}" : "")}) ---\n" + string.Join("\n", shown);
     }
 
     public void Run(Action client) => Run(() => { client(); return 0; });
@@ -60,6 +81,11 @@ public sealed class MountedFs : IDisposable
         Server.Dispose();
         // The mountpoint must be gone from the mount table whatever happened above.
         if (FuseMount.IsMounted(Root)) Libc.umount2(Root, Libc.MNT_DETACH);
+        // The kernel sends DESTROY only for fuseblk mounts: a filesystem holding fds (passthrough) would leak them.
+        (FileSystem as IDisposable)?.Dispose();
         try { Directory.Delete(Root); } catch (IOException) { }
     }
 }
+
+/// <summary>A client call against a mount failed; the message ends with the server's log.</summary>
+public sealed class ClientCallFailedException(string message, Exception inner) : Exception(message, inner);
