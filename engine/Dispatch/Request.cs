@@ -126,7 +126,7 @@ public sealed class Request : IValueTaskSource<int>
         // whatever the buffer's previous reply left in the others would reach the kernel. Stale open_flags
         // (FOPEN_PASSTHROUGH, FOPEN_NONSEEKABLE, FOPEN_STREAM, ...) made opens fail with EIO and writes land at
         // the wrong offset. Every fixed-size reply starts zeroed; variable data (READ, listings) is written in full.
-        _reply.Span[..Math.Min(_reply.Length, FixedReplyBytes)].Clear();
+        Payload[..Math.Min(_replyPayloadLength, FixedReplyBytes)].Clear();
         _dirLength = 0;
         _dirFull = false;
         if (_cancellation is not null && !_cancellation.TryReset())
