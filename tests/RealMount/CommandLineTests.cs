@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Fuselage.Interop;
 
-namespace Fuselage.Tests;
+namespace Fuselage.Tests.RealMount;
 
 /// <summary>
 /// The <c>fuselage</c> program (samples/, copied next to this assembly) run as a child process: argument errors,

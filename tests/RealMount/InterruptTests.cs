@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Fuselage.Interop;
 using Fuselage.Interop.Fuse;
 
-namespace Fuselage.Tests;
+namespace Fuselage.Tests.RealMount;
 
 /// <summary>
 /// Requests the kernel gives up on: a reader killed by SIGINT makes the kernel send INTERRUPT, which cancels the

@@ -3,7 +3,7 @@ using System.Text;
 using Fuselage.Samples;
 using Xunit.Abstractions;
 
-namespace Fuselage.Tests;
+namespace Fuselage.Tests.RealMount;
 
 /// <summary>
 /// PassthroughFs over a tree far larger than its fd cache: every inode the kernel knows stays known (lookup counts),

@@ -1,6 +1,6 @@
 using Fuselage.Samples;
 
-namespace Fuselage.Tests;
+namespace Fuselage.Tests.RealMount;
 
 /// <summary>
 /// The passthrough scenarios many times over, several mounts at once: the races that showed up only under the
