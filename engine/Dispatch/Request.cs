@@ -30,10 +30,12 @@ public sealed class Request : IValueTaskSource<int>
     internal Request(BufferLease input, BufferLease reply, IReplySink sink, int poolIndex)
     {
         _input = input;
+        _inputStart = AlignedInputStart;
         _replyHeader = reply;
+        _replyHeaderOffset = AlignedPayloadOffset - FuseOutHeaderSize;
         _replyPayload = reply;
-        _replyPayloadOffset = FuseOutHeaderSize;
-        _replyPayloadLength = reply.Length - FuseOutHeaderSize;
+        _replyPayloadOffset = AlignedPayloadOffset;
+        _replyPayloadLength = reply.Length - AlignedPayloadOffset;
         Sink = sink;
         PoolIndex = poolIndex;
     }
@@ -42,6 +44,12 @@ public sealed class Request : IValueTaskSource<int>
     public int ReplyCapacity => _replyPayloadLength;
 
     internal const int FuseOutHeaderSize = 16;
+
+    // Buffers are page-aligned; requests and replies are placed so that the data lands on a page boundary:
+    // READ data at the start of a page (an O_DIRECT backing file accepts it), WRITE data after its 80 bytes of
+    // headers likewise. O_DIRECT on ext4 refused the unaligned spans with EINVAL.
+    internal const int AlignedPayloadOffset = 4096;
+    internal const int AlignedInputStart = 4096 - FuseInHeaderSize - 40; // fuse_in_header + fuse_write_in
 
     /// <summary>The header and the largest fixed-size reply struct: what <see cref="ResetForReuse"/> zeroes.</summary>
     internal static readonly int FixedReplyBytes = FuseOutHeaderSize + Math.Max(

@@ -58,9 +58,11 @@ public sealed class FuseMount : IDisposable
     }
 
     /// <summary>Opens another /dev/fuse fd attached to this connection (FUSE_DEV_IOC_CLONE), with its own processing queue.</summary>
-    public int CloneFd()
+    /// <param name="nonBlocking">O_NONBLOCK: a read with nothing queued returns EAGAIN instead of sleeping (io_uring then polls).</param>
+    public int CloneFd(bool nonBlocking = false)
     {
-        int clone = ErrnoException.Check(Libc.open("/dev/fuse", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/fuse");
+        int flags = Libc.O_RDWR | Libc.O_CLOEXEC | (nonBlocking ? Libc.O_NONBLOCK : 0);
+        int clone = ErrnoException.Check(Libc.open("/dev/fuse", flags, 0), "open /dev/fuse");
         uint source = (uint)_fd;
         if (Libc.IoctlInt(clone, FuseDeviceIoctl.Clone, ref source) < 0)
         {
@@ -75,16 +77,27 @@ public sealed class FuseMount : IDisposable
     public void Unmount(bool lazy = false)
     {
         if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
-        if (ViaFusermount) { Fusermount.Unmount(Mountpoint, lazy); return; }
+        if (ViaFusermount) { Fusermount.Unmount(Mountpoint, lazy); DetachedWhileBusy = lazy; return; }
         if (Libc.umount2(Mountpoint, lazy ? Libc.MNT_DETACH : 0) < 0)
         {
             int errno = Errno.Last;
             // Someone already unmounted it (umount from a shell ends the session that way).
             if (errno is Errno.EINVAL or Errno.ENOENT) return;
-            if (errno == Errno.EBUSY && !lazy) { Libc.umount2(Mountpoint, Libc.MNT_DETACH); return; }
+            if (errno == Errno.EBUSY && !lazy)
+            {
+                DetachedWhileBusy = Libc.umount2(Mountpoint, Libc.MNT_DETACH) == 0;
+                return;
+            }
             throw new ErrnoException($"umount {Mountpoint}", errno);
         }
+        DetachedWhileBusy = lazy;
     }
+
+    /// <summary>
+    /// The mount was detached while in use: the connection lives on until its last user leaves, and its fusectl
+    /// number is still ours. (After a clean unmount the number is freed and may already name another mount.)
+    /// </summary>
+    public bool DetachedWhileBusy { get; private set; }
 
     /// <summary>Aborts the connection through fusectl: every waiter fails with ENOTCONN, reads on the fd end.</summary>
     public bool Abort() => ConnectionId is uint id && AbortConnection(id);

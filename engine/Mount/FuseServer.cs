@@ -80,10 +80,13 @@ public sealed class FuseServer : IDisposable
         bool stopped = _transport is null || Finished(_transport.Completion, timeout);
         if (!stopped)
         {
-            // Workers still blocked in the kernel: abort the connection so every read and waiter fails.
+            // Workers still blocked in the kernel, so the connection is alive and still ours: abort it, failing every read and waiter.
             Mount?.Abort();
             stopped = Finished(_transport!.Completion, timeout);
         }
+        // A detached mount still in use would keep its callers waiting for replies nobody sends: abort it.
+        // Only then: after a clean unmount its fusectl number may already belong to another mount.
+        if (stopped && Mount is { DetachedWhileBusy: true } busy) busy.Abort();
         // Buffers are freed only when neither the kernel nor a late method can still write into them.
         if (stopped && (_dispatcher is null || _dispatcher.WaitForPending(timeout))) _transport?.Dispose();
         else _dispatcher?.Log("fuselage: requests still running after teardown; leaving their buffers allocated");

@@ -43,8 +43,11 @@ internal sealed class RingTransport : ITransport
         uint maxWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit;
         for (int i = 0; i < Math.Max(1, _options.Workers); i++)
         {
-            int fd = i == 0 ? _mount.Fd : _mount.CloneFd();
-            _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName)));
+            // Every worker reads its own non-blocking clone: fuse_dev_read() ignores IOCB_NOWAIT, so on a blocking fd
+            // io_uring's "readable, read inline" path can lose the request to another reader and then sleep in the
+            // kernel on this worker's thread. With O_NONBLOCK that read returns EAGAIN and io_uring polls instead.
+            int fd = _mount.CloneFd(nonBlocking: true);
+            _workers.Add(new Worker(this, i, fd, ownsFd: true, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName)));
         }
         _running = _workers.Count;
         foreach (var w in _workers) w.Start();
@@ -89,7 +92,10 @@ internal sealed class RingTransport : ITransport
         private readonly ManualResetEventSlim _started = new();
         private Exception? _startError;
         private Fuselage.Ring.Ring? _ring;
-        private int _posted;       // READs and WRITEs the kernel still owns
+        // Requests neither read into, nor being served, nor being replied. Only one READ is kept posted per worker:
+        // every posted READ is a poller on the connection's queue, and each new request would wake them all.
+        private readonly Stack<Request> _idle = new();
+        private bool _readPosted;
         private bool _sessionOver;
 
         public Worker(RingTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
@@ -123,16 +129,12 @@ internal sealed class RingTransport : ITransport
                 // Created on this thread: SINGLE_ISSUER ties the ring to its submitter.
                 _ring = new Fuselage.Ring.Ring((uint)(2 * depth + 4), new RingOptions
                 {
-                    // Not DEFER_TASKRUN: /dev/fuse reads complete from io-wq workers, and with deferred task work
-                    // the owner sometimes never saw them (a mount stalled within ~2,000 requests on 6.18, 2 workers).
                     Flags = IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.CoopTaskRun | IoUringSetupFlags.SubmitAll,
                     CompletionQueueEntries = (uint)(4 * depth + 8),
                     EnableWake = true,
                 });
-                for (int i = 0; i < depth; i++)
-                {
-                    PostRead(_requests.All[i]); // every request starts out owned by a posted READ
-                }
+                for (int i = _requests.All.Length - 1; i >= 0; i--) _idle.Push(_requests.All[i]);
+                EnsureReadPosted();
             }
             catch (Exception e) { _startError = e; }
             _started.Set();
@@ -166,33 +168,34 @@ internal sealed class RingTransport : ITransport
 
         private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << 2) | kind;
 
-        private void PostRead(Request r)
+        /// <summary>Posts a READ into an idle request, unless one is posted already or every request is busy.</summary>
+        private void EnsureReadPosted()
         {
-            int index = r.PoolIndex;
-            ref var sqe = ref _ring!.GetSqe();
-            uint length = (uint)_requests.Inputs.BufferSize;
-            // Not READ_FIXED: fuse_dev_read() refuses iterators that are not user-backed (EINVAL, seen on 6.18).
-            sqe.PrepareRead(_fd, r.InputAddress, length, StreamPosition, UserData(index, KindRead));
-            // ASYNC: fuse_dev_read() ignores IOCB_NOWAIT, so a READ issued inline (as a link's follower is, from
-            // task work inside io_uring_enter) blocks this thread until the next request: with replies still
-            // queued behind it, the mount deadlocks (seen on 6.18). io-wq workers block in its place.
-            sqe.WithFlags(IoSqeFlags.Async);
-            _posted++;
+            if (_readPosted || _sessionOver || _owner._stopping || !_idle.TryPop(out var r)) return;
+            PostRead(r);
         }
 
-        /// <summary>WRITE the reply, linked to the READ that re-posts the request's buffer; or just the READ when there is no reply.</summary>
+        private void PostRead(Request r)
+        {
+            ref var sqe = ref _ring!.GetSqe();
+            uint length = (uint)(_requests.Inputs.BufferSize - r.InputStart);
+            // Not READ_FIXED: fuse_dev_read() refuses iterators that are not user-backed (EINVAL, seen on 6.18).
+            sqe.PrepareRead(_fd, r.InputAddress, length, StreamPosition, UserData(r.PoolIndex, KindRead));
+            _readPosted = true;
+        }
+
+        /// <summary>WRITEs the reply; the request goes idle when the kernel has taken it (or at once when there is none).</summary>
         private void SendReply(Request r)
         {
-            int index = r.PoolIndex;
             if (_sessionOver || _owner._stopping) return; // nothing will be read again; the ring's disposal cancels the rest
             if (r.ReplyLength > 0)
             {
                 ref var sqe = ref _ring!.GetSqe();
-                sqe.PrepareWrite(_fd, r.ReplyAddress, (uint)r.ReplyLength, StreamPosition, UserData(index, KindWrite));
-                sqe.WithFlags(IoSqeFlags.IoLink);
-                _posted++;
+                sqe.PrepareWrite(_fd, r.ReplyAddress, (uint)r.ReplyLength, StreamPosition, UserData(r.PoolIndex, KindWrite));
+                return;
             }
-            PostRead(r);
+            _idle.Push(r);
+            EnsureReadPosted();
         }
 
         public bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset)
@@ -203,7 +206,6 @@ internal sealed class RingTransport : ITransport
             ulong userData = UserData(request.PoolIndex, KindFileIo);
             if (write) sqe.PrepareWrite(fd, address, (uint)length, (ulong)offset, userData);
             else sqe.PrepareRead(fd, address, (uint)length, (ulong)offset, userData);
-            _posted++;
             return true;
         }
 
@@ -216,7 +218,6 @@ internal sealed class RingTransport : ITransport
 
         private void OnCqe(in IoUringCqe cqe)
         {
-            _posted--;
             int index = (int)(cqe.UserData >> 2);
             var r = _requests.All[index];
             ulong kind = cqe.UserData & 3;
@@ -227,11 +228,14 @@ internal sealed class RingTransport : ITransport
             }
             if (kind == KindWrite)
             {
-                // ENOENT: the kernel stopped waiting (interrupted, aborted). The linked READ still follows.
+                // ENOENT: the kernel stopped waiting (interrupted, aborted); nothing to do.
                 if (cqe.Res < 0 && cqe.Res != -Errno.ENOENT && cqe.Res != -Errno.ECANCELED)
                     _owner._dispatcher.Log($"fuselage: ring/{_index}: reply rejected: errno {-cqe.Res}");
+                _idle.Push(r);
+                EnsureReadPosted();
                 return;
             }
+            _readPosted = false;
             int res = cqe.Res;
             if (res < 0)
             {
@@ -241,13 +245,15 @@ internal sealed class RingTransport : ITransport
                         _sessionOver = true; // unmounted or aborted
                         return;
                     case Errno.ECANCELED or Errno.EINTR or Errno.EAGAIN or Errno.ENOENT:
-                        if (!_sessionOver && !_owner._stopping) PostRead(r);
+                        _idle.Push(r);
+                        EnsureReadPosted();
                         return;
                     default:
                         throw new ErrnoException("read /dev/fuse (io_uring)", -res);
                 }
             }
             r.InputLength = res;
+            EnsureReadPosted(); // the next request can arrive while this one is served
             _owner._dispatcher.Dispatch(r, _counts);
         }
 

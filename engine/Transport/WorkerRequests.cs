@@ -18,8 +18,9 @@ internal sealed class WorkerRequests : IDisposable
 
     public WorkerRequests(int depth, uint maxWrite, IReplySink sink)
     {
-        int inputSize = Math.Max(8192, (int)maxWrite + HeaderRoom);
-        int replySize = (int)maxWrite + HeaderRoom;
+        // After the aligned start the kernel must still find max(8192, 80 + max_write) bytes, or read() fails with EINVAL.
+        int inputSize = Request.AlignedInputStart + Math.Max(8192, (int)maxWrite + HeaderRoom);
+        int replySize = Request.AlignedPayloadOffset + (int)maxWrite;
         Inputs = new BufferPool(inputSize, depth);
         Replies = new BufferPool(replySize, depth);
         All = new Request[depth];

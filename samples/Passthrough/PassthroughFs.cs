@@ -582,17 +582,27 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         }
     }
 
+    // Data moves between the file and the request's pinned buffers through the worker's own ring: the worker
+    // keeps serving other requests while the disk works (a blocking pread would idle it), and nothing is copied.
     public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
-    {
-        nint n = Libc.PRead((int)fh, buffer, offset);
-        return new(n < 0 ? Err() : (int)n);
-    }
+        => request.ReadFileAsync((int)fh, offset, buffer.Length);
 
     public override ValueTask<int> Write(Request request, ulong ino, ulong fh, long offset, ReadOnlySpan<byte> data, FuseWriteFlags writeFlags)
     {
-        nint n = Libc.PWrite((int)fh, data, offset);
-        return new(n < 0 ? Err() : (int)n);
+        // KILLPRIV_V2: the kernel asks us to drop set-user/group-ID as an unprivileged writer's write would.
+        if ((writeFlags & FuseWriteFlags.KillSuidgid) != 0 && Libc.FStatAt((int)fh, default, out var st, StatFlags) == 0 && (st.Mode & 0xC00) != 0)
+        {
+            Span<byte> path = stackalloc byte[32];
+            Libc.FChmodAt(Libc.AT_FDCWD, Libc.ProcFdPath((int)fh, path), st.Mode & 0xFFF & ~0xC00u, 0);
+        }
+        return request.WritePayloadAsync((int)fh, offset);
     }
+
+    /// <summary>
+    /// Without KILLPRIV_V2 the kernel sends GETXATTR("security.capability") before every WRITE to decide whether
+    /// to drop privileges (one extra request per write); with it the WRITE carries FUSE_WRITE_KILL_SUIDGID instead.
+    /// </summary>
+    public override void Init(FuseConnection connection) => connection.Requested |= FuseInitFlags.HandleKillprivV2;
 
     public override ValueTask<int> Flush(Request request, ulong ino, ulong fh, ulong lockOwner)
     {

@@ -49,12 +49,6 @@ public class LifecycleTests
 
     public static TheoryData<TransportKind> Transports => [TransportKind.Ring, TransportKind.Threads, TransportKind.Uring];
 
-    private static MountedFs MountWith(FileSystem fs, TransportKind transport, out UringSwitch? uring)
-    {
-        uring = transport == TransportKind.Uring ? new UringSwitch(enabled: true) : null;
-        try { return new MountedFs(fs, transport); }
-        catch { uring?.Dispose(); throw; }
-    }
 
     /// <summary>Started directly (no shell in between) so that killing it kills the process blocked in the kernel.</summary>
     private static Process Client(string program, params string[] args) => Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true })!;
@@ -69,8 +63,7 @@ public class LifecycleTests
     public async Task A_killed_client_interrupts_its_slow_lookup_and_the_server_keeps_serving(TransportKind transport)
     {
         var fs = new SlowFs();
-        using var m = MountWith(fs, transport, out var uring);
-        using (uring)
+        using var m = new MountedFs(fs, transport);
         {
             using var client = Client("stat", m.PathOf("slow"));
             await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
@@ -91,8 +84,7 @@ public class LifecycleTests
     public async Task A_client_killed_mid_read_does_not_stop_teardown(TransportKind transport)
     {
         var fs = new SlowFs();
-        var m = MountWith(fs, transport, out var uring);
-        using (uring)
+        var m = new MountedFs(fs, transport);
         {
             Process? client = null;
             try
@@ -124,8 +116,7 @@ public class LifecycleTests
     public async Task Unmount_with_a_request_in_flight_ends_the_session(TransportKind transport)
     {
         var fs = new SlowFs();
-        var m = MountWith(fs, transport, out var uring);
-        using (uring)
+        var m = new MountedFs(fs, transport);
         {
             Process? client = null;
             try
@@ -151,8 +142,7 @@ public class LifecycleTests
     public async Task Fusectl_abort_ends_the_session_and_fails_waiters(TransportKind transport)
     {
         var fs = new SlowFs();
-        using var m = MountWith(fs, transport, out var uring);
-        using (uring)
+        using var m = new MountedFs(fs, transport);
         {
             using var client = Client("stat", m.PathOf("slow"));
             await fs.Started.Task.WaitAsync(MountedFs.Watchdog);

@@ -13,9 +13,13 @@ public sealed class MountedFs : IDisposable
 
     private readonly List<string> _log = [];
 
+    // The uring transport needs enable_uring=Y for the mount's lifetime; what was found is restored on dispose.
+    private readonly UringSwitch? _uring;
+
     public MountedFs(FileSystem fs, TransportKind transport, string? options = null, Action<FuseServerOptions>? configure = null)
     {
         FileSystem = fs;
+        if (transport == TransportKind.Uring) _uring = new UringSwitch(enabled: true);
         Root = Directory.CreateTempSubdirectory("fuselage-mnt-").FullName;
         var serverOptions = new FuseServerOptions
         {
@@ -80,7 +84,8 @@ public sealed class MountedFs : IDisposable
     {
         Server.Dispose();
         // The mountpoint must be gone from the mount table whatever happened above.
-        if (FuseMount.IsMounted(Root)) Libc.umount2(Root, Libc.MNT_DETACH);
+        for (int attempt = 0; attempt < 3 && FuseMount.IsMounted(Root); attempt++) Libc.umount2(Root, Libc.MNT_DETACH);
+        _uring?.Dispose();
         // The kernel sends DESTROY only for fuseblk mounts: a filesystem holding fds (passthrough) would leak them.
         (FileSystem as IDisposable)?.Dispose();
         try { Directory.Delete(Root); } catch (IOException) { }

@@ -14,7 +14,7 @@ public class MountedPosixTests
     public static IEnumerable<object[]> Cases()
     {
         foreach (var fs in new[] { "memfs", "passthrough" })
-            foreach (var transport in new[] { TransportKind.Ring, TransportKind.Threads })
+            foreach (var transport in new[] { TransportKind.Ring, TransportKind.Threads, TransportKind.Uring })
                 foreach (var (name, _) in PosixScenarios.All)
                     yield return [fs, transport, name];
     }
@@ -51,6 +51,7 @@ public class MountedPosixTests
     [InlineData("memfs", TransportKind.Ring)]
     [InlineData("memfs", TransportKind.Threads)]
     [InlineData("passthrough", TransportKind.Ring)]
+    [InlineData("passthrough", TransportKind.Uring)]
     public void Two_processes_write_disjoint_ranges_of_one_file(string fs, TransportKind transport)
     {
         var (m, source) = MountSample(fs, transport);
