@@ -32,7 +32,7 @@ public sealed class FioWorkload(string name, string readWrite, string blockSize,
             "--randrepeat=0", "--norandommap", "--output-format=json",
         ];
         var r = Shell.Run("fio", args, duration + TimeSpan.FromMinutes(2));
-        if (!r.Ok) throw new InvalidOperationException($"fio {name} failed: {Shell.Tail(r.Stderr + r.Stdout)}");
+        if (!r.Ok) throw new InvalidOperationException($"fio {name} failed: {Shell.Tail(r.Stderr.Length > 0 ? r.Stderr : r.Stdout, 2)}");
         return Parse(r.Stdout);
     }
 

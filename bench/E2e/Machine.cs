@@ -17,7 +17,7 @@ public static class Machine
             ["dotnet"] = Environment.Version.ToString(),
             ["libfuse"] = Shell.Run("pkg-config", "--modversion", "fuse3").Stdout.Trim(),
             ["fio"] = Shell.Run("fio", "--version").Stdout.Trim(),
-            ["data filesystem"] = Shell.Run("stat", "-f", "-c", "%T", dataDirectory).Stdout.Trim() + " (fio), tmpfs (metadata)",
+            ["source filesystem"] = Shell.Run("stat", "-f", "-c", "%T", dataDirectory).Stdout.Trim() ,
             ["fuse enable_uring"] = File.Exists("/sys/module/fuse/parameters/enable_uring") ? File.ReadAllText("/sys/module/fuse/parameters/enable_uring").Trim() : "absent",
         };
     }

@@ -12,7 +12,8 @@ namespace Fuselage.Bench.E2e;
 public sealed class MetadataWorkload(int files, int threads) : Workload
 {
     public override string Name => $"metadata-{files / 1000}k-files-{threads}threads";
-    public override bool OnTmpfs => true;
+
+    public override bool OwnMount => true;
 
     public override WorkloadResult Run(string directory)
     {

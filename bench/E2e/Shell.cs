@@ -36,7 +36,7 @@ public static class Shell
     public static string Check(string file, params string[] args)
     {
         var r = Run(file, args);
-        if (!r.Ok) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({r.ExitCode}): {Tail(r.Stderr + r.Stdout)}");
+        if (!r.Ok) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({r.ExitCode}): {Tail(r.Stderr.Length > 0 ? r.Stderr : r.Stdout)}");
         return r.Stdout;
     }
 

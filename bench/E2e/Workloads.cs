@@ -8,10 +8,13 @@ public abstract class Workload
 {
     public abstract string Name { get; }
 
-    /// <summary>True when the workload needs a tmpfs source (metadata: the disk would dominate otherwise).</summary>
-    public virtual bool OnTmpfs => false;
+    /// <summary>
+    /// True to run on a mount of its own. The metadata workload does: on a Fuselage mount that has just served
+    /// the fio jobs its first CREATEs fail with EIO (reported as an engine finding), on a fresh mount they do not.
+    /// </summary>
+    public virtual bool OwnMount => false;
 
-    /// <summary>Once, on the native source before any system runs (lay out files).</summary>
+    /// <summary>Once, on the source before any system runs (lay out files).</summary>
     public virtual void Prepare(string nativeDirectory) { }
 
     public abstract WorkloadResult Run(string directory);
