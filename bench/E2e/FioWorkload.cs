@@ -32,8 +32,24 @@ public sealed class FioWorkload(string name, string readWrite, string blockSize,
             "--randrepeat=0", "--norandommap", "--output-format=json",
         ];
         var r = Shell.Run("fio", args, duration + TimeSpan.FromMinutes(2));
-        if (!r.Ok) throw new InvalidOperationException($"fio {name} failed: {Shell.Tail(r.Stderr.Length > 0 ? r.Stderr : r.Stdout, 2)}");
+        if (!r.Ok) throw new InvalidOperationException($"fio {name} failed (exit {r.ExitCode}): {Shell.Tail(r.Stderr, 3)} {JobError(r.Stdout)}".TrimEnd());
         return Parse(r.Stdout);
+    }
+
+    /// <summary>fio reports an I/O error inside its JSON (jobs[].error = errno) rather than on stderr.</summary>
+    private static string JobError(string stdout)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(stdout[stdout.IndexOf('{')..]);
+            var errors = doc.RootElement.GetProperty("jobs").EnumerateArray()
+                .Select(j => j.GetProperty("error").GetInt32()).Where(e => e != 0).Distinct().ToList();
+            return errors.Count > 0 ? $"job errno {string.Join(", ", errors)}" : "";
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or ArgumentOutOfRangeException or InvalidOperationException)
+        {
+            return Shell.Tail(stdout, 2);
+        }
     }
 
     private static WorkloadResult Parse(string json)
