@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Fuselage.Ring;
 
-namespace Fuselage.Bench;
+namespace Fuselage.Bench.Micro;
 
 /// <summary>The cost of the ring itself: one NOP through submit, the kernel and reaping (one io_uring_enter).</summary>
 [MemoryDiagnoser]

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Fuselage.Bench.E2e;
+
+/// <summary>One system on one workload. CPU per operation is null for native (no daemon).</summary>
+public sealed record Row(
+    [property: JsonPropertyName("workload")] string Workload,
+    [property: JsonPropertyName("system")] string System,
+    [property: JsonPropertyName("ops_per_s")] double OpsPerSecond,
+    [property: JsonPropertyName("p99_us")] double P99Microseconds,
+    [property: JsonPropertyName("cpu_us_per_op")] double? CpuMicrosecondsPerOp)
+{
+    [JsonPropertyName("ops_vs_libfuse")] public double? OpsVsLibfuse { get; init; }
+    [JsonPropertyName("ops_vs_native")] public double? OpsVsNative { get; init; }
+    [JsonPropertyName("p99_vs_libfuse")] public double? P99VsLibfuse { get; init; }
+    [JsonPropertyName("cpu_vs_libfuse")] public double? CpuVsLibfuse { get; init; }
+}
+
+/// <summary>The run's table (console and markdown), its JSON and its chart; every number sits next to its ratios to libfuse and native.</summary>
+public static class Report
+{
+    public const string Baseline = "libfuse", Native = "native";
+
+    /// <summary>Fills each row's ratios from the libfuse and native rows of the same workload in the same run.</summary>
+    public static List<Row> WithRatios(IReadOnlyList<Row> rows) => rows.Select(r =>
+    {
+        var lib = rows.FirstOrDefault(x => x.Workload == r.Workload && x.System == Baseline);
+        var native = rows.FirstOrDefault(x => x.Workload == r.Workload && x.System == Native);
+        return r with
+        {
+            OpsVsLibfuse = Ratio(r.OpsPerSecond, lib?.OpsPerSecond),
+            OpsVsNative = Ratio(r.OpsPerSecond, native?.OpsPerSecond),
+            P99VsLibfuse = Ratio(r.P99Microseconds, lib?.P99Microseconds),
+            CpuVsLibfuse = Ratio(r.CpuMicrosecondsPerOp, lib?.CpuMicrosecondsPerOp),
+        };
+    }).ToList();
+
+    private static double? Ratio(double? value, double? baseline) =>
+        value is { } v && baseline is { } b && b > 0 ? Math.Round(v / b, 3) : null;
+
+    public static string Markdown(IReadOnlyList<Row> rows)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| workload | system | ops/s | × libfuse | × native | p99 µs | p99 × libfuse | daemon CPU µs/op | CPU × libfuse |");
+        sb.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var r in rows)
+            sb.AppendLine($"| {r.Workload} | {r.System} | {F(r.OpsPerSecond, "N0")} | {X(r.OpsVsLibfuse)} | {X(r.OpsVsNative)} | {F(r.P99Microseconds, "N0")} | {X(r.P99VsLibfuse)} | {F(r.CpuMicrosecondsPerOp, "N1")} | {X(r.CpuVsLibfuse)} |");
+        return sb.ToString();
+    }
+
+    private static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
+    private static string X(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–";
+
+    public static string Json(IReadOnlyList<Row> rows, object run) =>
+        JsonSerializer.Serialize(new { run, rows }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
+
+    /// <summary>Grouped bars of ops/s relative to libfuse (1.0 = libfuse), one group per workload.</summary>
+    public static void Chart(IReadOnlyList<Row> rows, string pngPath, string subtitle)
+    {
+        var workloads = rows.Select(r => r.Workload).Distinct().ToList();
+        var systems = rows.Select(r => r.System).Distinct().ToList();
+        var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var bars = new List<ScottPlot.Bar>();
+        int groupWidth = systems.Count + 1;
+        for (int s = 0; s < systems.Count; s++)
+        {
+            var color = palette.GetColor(s);
+            for (int w = 0; w < workloads.Count; w++)
+            {
+                var row = rows.FirstOrDefault(r => r.Workload == workloads[w] && r.System == systems[s]);
+                if (row?.OpsVsLibfuse is not { } ratio) continue;
+                bars.Add(new ScottPlot.Bar { Position = w * groupWidth + s, Value = ratio, FillColor = color, LineWidth = 0 });
+            }
+            plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = systems[s], FillColor = color });
+        }
+        plot.Add.Bars(bars);
+        var oneLine = plot.Add.HorizontalLine(1.0);
+        oneLine.LineColor = ScottPlot.Colors.Black;
+        oneLine.LinePattern = ScottPlot.LinePattern.Dashed;
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (int w = 0; w < workloads.Count; w++) ticks.AddMajor(w * groupWidth + (systems.Count - 1) / 2.0, workloads[w]);
+        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 150;
+        plot.Axes.Margins(bottom: 0);
+        plot.Title($"ops/s relative to libfuse passthrough_ll (same run)\n{subtitle}");
+        plot.YLabel("ops/s ÷ libfuse ops/s");
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        plot.SavePng(pngPath, 1400, 700);
+    }
+}

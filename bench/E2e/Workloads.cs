@@ -1,0 +1,40 @@
+namespace Fuselage.Bench.E2e;
+
+/// <summary>What one workload measured: operations done, how long, and the 99th percentile of one operation's latency.</summary>
+public sealed record WorkloadResult(long Operations, double OpsPerSecond, double P99Microseconds);
+
+/// <summary>A workload run against a directory (the source itself or a mount of it).</summary>
+public abstract class Workload
+{
+    public abstract string Name { get; }
+
+    /// <summary>
+    /// True to run on a mount of its own. The metadata workload does: on a Fuselage mount that has just served
+    /// the fio jobs its first CREATEs fail with EIO (reported as an engine finding), on a fresh mount they do not.
+    /// </summary>
+    public virtual bool OwnMount => false;
+
+    /// <summary>Once, on the source before any system runs (lay out files).</summary>
+    public virtual void Prepare(string nativeDirectory) { }
+
+    public abstract WorkloadResult Run(string directory);
+}
+
+/// <summary>The workloads of one run, in the order they run on each system.</summary>
+public static class WorkloadSet
+{
+    public const long FioFileBytes = 256L << 20;
+    public const int MetadataFiles = 15_000;
+
+    public static IReadOnlyList<Workload> Create(TimeSpan fioDuration) =>
+    [
+        new FioWorkload("randread-4k-qd1-1job", "randread", "4k", ioDepth: 1, jobs: 1, fioDuration),
+        new FioWorkload("randread-4k-qd1-2jobs", "randread", "4k", ioDepth: 1, jobs: 2, fioDuration),
+        new FioWorkload("randread-4k-qd16-1job", "randread", "4k", ioDepth: 16, jobs: 1, fioDuration),
+        new FioWorkload("randread-4k-qd16-2jobs", "randread", "4k", ioDepth: 16, jobs: 2, fioDuration),
+        new FioWorkload("randwrite-4k-qd16-1job", "randwrite", "4k", ioDepth: 16, jobs: 1, fioDuration),
+        new FioWorkload("seqread-1m-qd4-1job", "read", "1m", ioDepth: 4, jobs: 1, fioDuration),
+        new FioWorkload("seqwrite-1m-qd4-1job", "write", "1m", ioDepth: 4, jobs: 1, fioDuration),
+        new MetadataWorkload(MetadataFiles, threads: 2),
+    ];
+}
