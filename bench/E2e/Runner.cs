@@ -80,9 +80,14 @@ public static class Runner
         var notes = new List<string>();
         var libfuse = new LibfuseSystem(passthroughLl);
         var systems = new List<SystemUnderTest> { new NativeSystem(), libfuse, new FuselageSystem(fuselageDll, "threads"), new FuselageSystem(fuselageDll, "ring") };
-        string enableUring = ReadOrEmpty("/sys/module/fuse/parameters/enable_uring").Trim();
-        if (enableUring == "Y") systems.Add(new FuselageSystem(fuselageDll, "uring"));
-        else notes.Add($"fuselage-uring skipped: /sys/module/fuse/parameters/enable_uring is '{(enableUring.Length > 0 ? enableUring : "absent")}', not Y.");
+        // The uring row needs the kernel's switch on: the runner turns it on for that row only and puts back what it found.
+        string enableUring = ReadOrEmpty(UringParameter).Trim();
+        if (enableUring.Length > 0)
+        {
+            systems.Add(new FuselageSystem(fuselageDll, "uring"));
+            cleanup.Add(() => File.WriteAllText(UringParameter, enableUring));
+        }
+        else notes.Add($"fuselage-uring skipped: this kernel has no {UringParameter}.");
         foreach (var s in systems) cleanup.Add(s.Unmount);
 
         var workloads = WorkloadSet.Create(fioDuration);
@@ -95,6 +100,7 @@ public static class Runner
         mountGroups.AddRange(workloads.Where(w => w.OwnMount).Select(w => new List<Workload> { w }));
         foreach (var system in systems)
         {
+            if (enableUring.Length > 0) File.WriteAllText(UringParameter, system is FuselageSystem { Transport: "uring" } ? "Y" : enableUring);
             foreach (var group in mountGroups)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -127,6 +133,7 @@ public static class Runner
             }
         }
 
+        if (enableUring.Length > 0) File.WriteAllText(UringParameter, enableUring);
         var table = Report.WithRatios(rows);
         var machine = Machine.Describe(source);
         string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}";
@@ -212,6 +219,8 @@ public static class Runner
         }
         throw new DirectoryNotFoundException("cannot find the repository (Engine.sln) from the current or the program's directory");
     }
+
+    private const string UringParameter = "/sys/module/fuse/parameters/enable_uring";
 
     private static string ReadOrEmpty(string path) => File.Exists(path) ? File.ReadAllText(path) : "";
 
