@@ -14,6 +14,7 @@ public sealed class MetadataWorkload(int files, int threads) : Workload
     public override string Name => $"metadata-{files / 1000}k-files-{threads}threads";
 
     public override bool OwnMount => true;
+    public override bool OnTmpfs => true;
 
     public override WorkloadResult Run(string directory)
     {

@@ -9,10 +9,12 @@ public abstract class Workload
     public abstract string Name { get; }
 
     /// <summary>
-    /// True to run on a mount of its own. The metadata workload does: on a Fuselage mount that has just served
-    /// the fio jobs its first CREATEs fail with EIO (reported as an engine finding), on a fresh mount they do not.
+    /// True to run on a mount of its own (the metadata workload does, over its own tmpfs source).
     /// </summary>
     public virtual bool OwnMount => false;
+
+    /// <summary>True to run on the tmpfs source instead of the local disk (only with <see cref="OwnMount"/>).</summary>
+    public virtual bool OnTmpfs => false;
 
     /// <summary>Once, on the source before any system runs (lay out files).</summary>
     public virtual void Prepare(string nativeDirectory) { }

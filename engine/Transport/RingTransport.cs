@@ -6,11 +6,11 @@ using Fuselage.Ring;
 namespace Fuselage.Transport;
 
 /// <summary>
-/// The default transport: each worker thread owns one io_uring and one cloned /dev/fuse fd, keeps a READ posted
-/// for every idle request buffer, and sends each reply as a WRITE linked to the READ that re-posts the same
-/// buffer — one io_uring_enter per request in steady state, no other syscalls. A method that completes on
-/// another thread hands its request back through a queue and wakes the ring; the reply still leaves from
-/// the owning worker.
+/// The default transport: each worker thread owns one io_uring and one non-blocking cloned /dev/fuse fd. It keeps
+/// one READ posted into an idle request, writes replies through the same ring, and runs the filesystem's file I/O
+/// (<see cref="Request.ReadFileAsync"/>) there too, so a worker never blocks in a syscall. A method that completes
+/// on another thread hands its request back through a queue and wakes the ring; the reply still leaves from the
+/// owning worker.
 /// </summary>
 internal sealed class RingTransport : ITransport
 {
@@ -19,10 +19,8 @@ internal sealed class RingTransport : ITransport
     private readonly FuseServerOptions _options;
     private readonly RequestStats? _stats;
     private readonly List<Worker> _workers = [];
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WorkerCompletion _completion = new();
     private volatile bool _stopping;
-    private int _running;
-    private Exception? _firstError;
 
     private readonly string _sourceName;
 
@@ -49,7 +47,7 @@ internal sealed class RingTransport : ITransport
             int fd = _mount.CloneFd(nonBlocking: true);
             _workers.Add(new Worker(this, i, fd, ownsFd: true, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName)));
         }
-        _running = _workers.Count;
+        _completion.Starting(_workers.Count);
         foreach (var w in _workers) w.Start();
         foreach (var w in _workers) w.WaitStarted();
     }
@@ -62,12 +60,7 @@ internal sealed class RingTransport : ITransport
 
     private void WorkerExited(Exception? error)
     {
-        if (error is not null) Interlocked.CompareExchange(ref _firstError, error, null);
-        // Complete only when the last worker is out: FuseServer disposes the transport (every worker's buffers
-        // and fds) as soon as the completion is set, faulted or not.
-        if (Interlocked.Decrement(ref _running) != 0) { Stop(); return; } // the session is over for everyone
-        if (Volatile.Read(ref _firstError) is { } e) _completion.TrySetException(e);
-        else _completion.TrySetResult();
+        if (_completion.Exited(error)) Stop(); // the session is over for everyone once one worker sees it end
     }
 
     public void Dispose()

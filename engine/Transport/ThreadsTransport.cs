@@ -14,9 +14,7 @@ internal sealed class ThreadsTransport : ITransport
     private readonly RequestStats? _stats;
     private readonly List<Worker> _workers = [];
     private readonly CancellationTokenSource _stop = new();
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _running;
-    private Exception? _firstError;
+    private readonly WorkerCompletion _completion = new();
 
     public ThreadsTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
     {
@@ -37,7 +35,7 @@ internal sealed class ThreadsTransport : ITransport
             int fd = i == 0 ? _mount.Fd : _mount.CloneFd();
             _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, maxWrite, _stats?.AddSource($"threads/{i}")));
         }
-        _running = _workers.Count;
+        _completion.Starting(_workers.Count);
         foreach (var w in _workers) w.Thread.Start();
     }
 
@@ -47,11 +45,7 @@ internal sealed class ThreadsTransport : ITransport
     {
         // Cancel first: once the completion is set, FuseServer disposes this transport (and _stop) at once.
         _stop.Cancel(); // the session is over for everyone once one worker sees it end
-        if (error is not null) Interlocked.CompareExchange(ref _firstError, error, null);
-        // Complete only when the last worker is out: disposal frees the buffers every worker reads into.
-        if (Interlocked.Decrement(ref _running) != 0) return;
-        if (Volatile.Read(ref _firstError) is { } e) _completion.TrySetException(e);
-        else _completion.TrySetResult();
+        _completion.Exited(error);
     }
 
     public void Dispose()

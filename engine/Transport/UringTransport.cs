@@ -23,9 +23,9 @@ internal sealed class UringTransport : ITransport
     private readonly RequestStats? _stats;
     private readonly RingTransport _devFuse;
     private readonly List<Queue> _queues = [];
-    private readonly TaskCompletionSource _queuesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WorkerCompletion _queuesDone = new();
     private volatile bool _stopping;
-    private int _running;
+    private int _queuesClaimed; // 1 once either INIT started the queues or Stop ruled them out
 
     public UringTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
     {
@@ -68,10 +68,11 @@ internal sealed class UringTransport : ITransport
     /// <summary>Runs on the /dev/fuse reader right after the INIT reply is queued; REGISTERs that race it get EAGAIN and are retried.</summary>
     private void StartQueues(FuseConnection conn)
     {
+        if (Interlocked.Exchange(ref _queuesClaimed, 1) != 0) return; // stopped before INIT
         int maxPages = (conn.Granted & FuseInitFlags.MaxPages) != 0 ? (int)((conn.MaxWrite + FuseConnection.PageSize - 1) / FuseConnection.PageSize) : 32;
         int maxPayload = Math.Max(8192, Math.Max((int)conn.MaxWrite, maxPages * (int)FuseConnection.PageSize));
         int count = PossibleCpus();
-        _running = count;
+        _queuesDone.Starting(count);
         try
         {
             for (int q = 0; q < count; q++)
@@ -87,31 +88,27 @@ internal sealed class UringTransport : ITransport
             // Requests now wait for queues that will never be ready: end the connection rather than hang callers.
             _dispatcher.Log($"fuselage: uring queues could not start: {e.Message}; aborting the connection");
             _mount.Abort();
-            _queuesDone.TrySetException(e);
+            _queuesDone.Fail(e);
         }
     }
 
     public void Stop()
     {
         _stopping = true;
+        if (Interlocked.Exchange(ref _queuesClaimed, 1) == 0) _queuesDone.NoWorkers(); // INIT never came: no queues to wait for
         _devFuse.Stop();
         foreach (var q in _queues) q.Wake();
     }
 
     private void QueueExited(Exception? error)
     {
-        if (error is not null)
-        {
-            _queuesDone.TrySetException(error);
-            // Closing a ring while the mount lives would leave callers blocked on dead entries (B9): abort first.
-            _mount.Abort();
-        }
-        if (Interlocked.Decrement(ref _running) == 0) _queuesDone.TrySetResult();
+        // Closing a ring while the mount lives would leave callers blocked on dead entries: abort first.
+        if (error is not null) _mount.Abort();
+        _queuesDone.Exited(error);
     }
 
     public void Dispose()
     {
-        if (_queues.Count == 0) _queuesDone.TrySetResult();
         foreach (var q in _queues) q.Dispose();
         _devFuse.Dispose();
     }

@@ -1,0 +1,32 @@
+namespace Fuselage.Transport;
+
+/// <summary>
+/// Completes a transport when its last worker has exited, carrying the first worker's error. Never earlier:
+/// FuseServer frees every worker's buffers and fds as soon as the transport completes.
+/// </summary>
+internal sealed class WorkerCompletion
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _running;
+    private Exception? _firstError;
+
+    public Task Task => _done.Task;
+
+    public void Starting(int workers) => Volatile.Write(ref _running, workers);
+
+    /// <summary>Records a worker's end; true while others still run (tell them the session is over).</summary>
+    public bool Exited(Exception? error)
+    {
+        if (error is not null) Interlocked.CompareExchange(ref _firstError, error, null);
+        if (Interlocked.Decrement(ref _running) != 0) return true;
+        if (Volatile.Read(ref _firstError) is { } e) _done.TrySetException(e);
+        else _done.TrySetResult();
+        return false;
+    }
+
+    /// <summary>Completes with an error when the workers never started.</summary>
+    public void Fail(Exception error) => _done.TrySetException(error);
+
+    /// <summary>Completes when there were no workers to wait for.</summary>
+    public void NoWorkers() => _done.TrySetResult();
+}
