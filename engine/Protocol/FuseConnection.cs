@@ -39,8 +39,12 @@ public sealed class FuseConnection
 
     public uint MaxWrite { get; set; } = MaxTransferLimit;
     public uint MaxReadahead { get; set; }
-    public ushort MaxBackground { get; set; }
-    public ushort CongestionThreshold { get; set; }
+    /// <summary>
+    /// Background requests (readahead, async direct I/O, writeback) the kernel keeps in flight. Its default of 12
+    /// caps an O_DIRECT reader at queue depth 12 whatever the filesystem could do; 64 lets deep queues through.
+    /// </summary>
+    public ushort MaxBackground { get; set; } = 64;
+    public ushort CongestionThreshold { get; set; } = 48;
     /// <summary>Timestamp granularity in nanoseconds.</summary>
     public uint TimeGranularity { get; set; } = 1;
     /// <summary>Seconds after which the kernel aborts an unanswered request (0: none).</summary>
