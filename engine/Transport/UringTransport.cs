@@ -191,7 +191,7 @@ internal sealed class UringTransport : ITransport
         {
             // The kernel routes a request to the queue of the CPU its caller runs on: serve it from that CPU.
             // Best effort; an offline CPU simply leaves the thread unpinned.
-            if (Environment.GetEnvironmentVariable("FUSELAGE_PIN") != "0") Libc.PinCurrentThread(_qid);
+            Libc.PinCurrentThread(_qid);
             try
             {
                 _ring = new Fuselage.Ring.Ring((uint)(2 * _entries.Length + 4), new RingOptions
