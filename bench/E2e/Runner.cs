@@ -115,7 +115,7 @@ public static class Runner
                         try { rows.Add(Measure(system, workload, directory)); }
                         catch (Exception e) when (!cancel.IsCancellationRequested && e is not DaemonFailedException)
                         {
-                            notes.Add($"{system.Name} / {workload.Name}: {e.Message}");
+                            notes.Add($"{system.Name} / {workload.Name}: {e.Message.Replace(repo + Path.DirectorySeparatorChar, "")}");
                             Progress($"failed: {system.Name} / {workload.Name}: {e.Message}");
                         }
                     }

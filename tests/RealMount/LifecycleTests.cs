@@ -64,19 +64,17 @@ public class LifecycleTests
     {
         var fs = new SlowFs();
         using var m = new MountedFs(fs, transport);
+        using var client = Client("stat", m.PathOf("slow"));
+        await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+        KillHard(client); // a fatal signal on a request the server already holds: the kernel sends INTERRUPT
+        await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog);
+        Assert.True(client.WaitForExit(MountedFs.Watchdog));
+        m.Run(() =>
         {
-            using var client = Client("stat", m.PathOf("slow"));
-            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
-            KillHard(client); // a fatal signal on a request the server already holds: the kernel sends INTERRUPT
-            await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog);
-            Assert.True(client.WaitForExit(MountedFs.Watchdog));
-            m.Run(() =>
-            {
-                File.WriteAllText(m.PathOf("after"), "still serving");
-                Assert.Equal("still serving", File.ReadAllText(m.PathOf("after")));
-            });
-            Assert.Contains(m.Server.Stats!.PerSource(), s => s.Value > 0);
-        }
+            File.WriteAllText(m.PathOf("after"), "still serving");
+            Assert.Equal("still serving", File.ReadAllText(m.PathOf("after")));
+        });
+        Assert.Contains(m.Server.Stats!.PerSource(), s => s.Value > 0);
     }
 
     [Theory]
@@ -85,29 +83,27 @@ public class LifecycleTests
     {
         var fs = new SlowFs();
         var m = new MountedFs(fs, transport);
+        Process? client = null;
+        try
         {
-            Process? client = null;
-            try
-            {
-                string file = m.PathOf("slowfile");
-                m.Run(() => File.WriteAllText(file, new string('x', 8192)));
-                Assert.Equal(0, Posix.LStat(file, out var st));
-                fs.SlowFileIno = st.Ino;
-                // An O_DIRECT read with FUSE_ASYNC_DIO waits uninterruptibly: the kernel sends no INTERRUPT and the
-                // killed client lingers until the request ends. Teardown must end it and release the client.
-                client = Client("dd", $"if={file}", "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none");
-                await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
-                KillHard(client);
-                await Task.Run(() => m.Server.Stop()).WaitAsync(MountedFs.Watchdog);
-                await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog); // teardown cancels methods still waiting
-                Assert.True(client.WaitForExit(MountedFs.Watchdog), "the killed client never exited");
-                Assert.False(FuseMount.IsMounted(m.Root));
-            }
-            finally
-            {
-                if (client is not null) { KillHard(client); client.Dispose(); }
-                m.Dispose();
-            }
+            string file = m.PathOf("slowfile");
+            m.Run(() => File.WriteAllText(file, new string('x', 8192)));
+            Assert.Equal(0, Posix.LStat(file, out var st));
+            fs.SlowFileIno = st.Ino;
+            // An O_DIRECT read with FUSE_ASYNC_DIO waits uninterruptibly: the kernel sends no INTERRUPT and the
+            // killed client lingers until the request ends. Teardown must end it and release the client.
+            client = Client("dd", $"if={file}", "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none");
+            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+            KillHard(client);
+            await Task.Run(() => m.Server.Stop()).WaitAsync(MountedFs.Watchdog);
+            await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog); // teardown cancels methods still waiting
+            Assert.True(client.WaitForExit(MountedFs.Watchdog), "the killed client never exited");
+            Assert.False(FuseMount.IsMounted(m.Root));
+        }
+        finally
+        {
+            if (client is not null) { KillHard(client); client.Dispose(); }
+            m.Dispose();
         }
     }
 
@@ -117,23 +113,21 @@ public class LifecycleTests
     {
         var fs = new SlowFs();
         var m = new MountedFs(fs, transport);
+        Process? client = null;
+        try
         {
-            Process? client = null;
-            try
-            {
-                client = Client("stat", m.PathOf("slow"));
-                await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
-                var stop = Task.Run(() => m.Server.Stop());
-                await stop.WaitAsync(MountedFs.Watchdog);
-                await m.Server.Completion.WaitAsync(MountedFs.Watchdog);
-                Assert.False(FuseMount.IsMounted(m.Root));
-                Assert.True(client.WaitForExit(MountedFs.Watchdog), "the waiting client was never released");
-            }
-            finally
-            {
-                if (client is not null) { KillHard(client); client.Dispose(); }
-                m.Dispose();
-            }
+            client = Client("stat", m.PathOf("slow"));
+            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+            var stop = Task.Run(() => m.Server.Stop());
+            await stop.WaitAsync(MountedFs.Watchdog);
+            await m.Server.Completion.WaitAsync(MountedFs.Watchdog);
+            Assert.False(FuseMount.IsMounted(m.Root));
+            Assert.True(client.WaitForExit(MountedFs.Watchdog), "the waiting client was never released");
+        }
+        finally
+        {
+            if (client is not null) { KillHard(client); client.Dispose(); }
+            m.Dispose();
         }
     }
 
@@ -143,16 +137,14 @@ public class LifecycleTests
     {
         var fs = new SlowFs();
         using var m = new MountedFs(fs, transport);
-        {
-            using var client = Client("stat", m.PathOf("slow"));
-            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
-            Assert.True(m.Server.Mount!.Abort());
-            await m.Server.Completion.ContinueWith(_ => { }).WaitAsync(MountedFs.Watchdog);
-            Assert.True(client.WaitForExit(MountedFs.Watchdog));
-            Assert.NotEqual(0, client.ExitCode);
-            // The mount is dead but still present until unmounted: access fails with ENOTCONN.
-            Assert.Equal(-Errno.ENOTCONN, Posix.LStat(m.PathOf("x"), out _));
-        }
+        using var client = Client("stat", m.PathOf("slow"));
+        await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+        Assert.True(m.Server.Mount!.Abort());
+        await m.Server.Completion.ContinueWith(_ => { }).WaitAsync(MountedFs.Watchdog);
+        Assert.True(client.WaitForExit(MountedFs.Watchdog));
+        Assert.NotEqual(0, client.ExitCode);
+        // The mount is dead but still present until unmounted: access fails with ENOTCONN.
+        Assert.Equal(-Errno.ENOTCONN, Posix.LStat(m.PathOf("x"), out _));
     }
 
     [SkippableFact]
