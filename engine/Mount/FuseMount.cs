@@ -77,7 +77,13 @@ public sealed class FuseMount : IDisposable
     public void Unmount(bool lazy = false)
     {
         if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
-        if (ViaFusermount) { Fusermount.Unmount(Mountpoint, lazy); DetachedWhileBusy = lazy; return; }
+        if (ViaFusermount)
+        {
+            if (!IsMounted(Mountpoint)) return; // someone ran fusermount3 -u already
+            Fusermount.Unmount(Mountpoint, lazy);
+            DetachedWhileBusy = lazy;
+            return;
+        }
         if (Libc.umount2(Mountpoint, lazy ? Libc.MNT_DETACH : 0) < 0)
         {
             int errno = Errno.Last;

@@ -20,6 +20,9 @@ internal static class Fusermount
             psi.ArgumentList.Add(mountpoint);
             psi.Environment["_FUSE_COMMFD"] = theirs.ToString();
             using var p = Start(psi);
+            // Our copy of the child's end must go, or recvmsg would wait forever when fusermount3 fails without sending.
+            Libc.close(theirs);
+            theirs = -1;
             int fd = Libc.ReceiveFd(ours);
             p.WaitForExit();
             if (fd < 0)
@@ -29,7 +32,7 @@ internal static class Fusermount
         finally
         {
             Libc.close(ours);
-            Libc.close(theirs);
+            if (theirs >= 0) Libc.close(theirs);
         }
     }
 

@@ -38,11 +38,15 @@ public class CommandLineTests
         private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Child(string? mountpoint, params string[] args)
+        public Child(string? mountpoint, params string[] args) : this(mountpoint, null, args) { }
+
+        /// <param name="command">The program and arguments that run fuselage.dll (default: dotnet FuselageDll).</param>
+        public Child(string? mountpoint, string[]? command, params string[] args)
         {
             Mountpoint = mountpoint;
-            var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.ArgumentList.Add(FuselageDll);
+            command ??= ["dotnet", FuselageDll];
+            var psi = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var c in command[1..]) psi.ArgumentList.Add(c);
             foreach (var a in args) psi.ArgumentList.Add(a);
             _process = new Process { StartInfo = psi };
             _process.OutputDataReceived += (_, e) =>
@@ -138,6 +142,70 @@ public class CommandLineTests
     }
 
     private static string NewMountpoint() => Directory.CreateTempSubdirectory("fuselage-cli-").FullName;
+
+    private const string Nobody = "65534";
+    private static readonly string[] AsNobody = ["setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp"];
+
+    private static void Run(params string[] command)
+    {
+        using var p = Process.Start(command[0], command[1..]);
+        Assert.True(p.WaitForExit(Watchdog), $"{string.Join(' ', command)} did not finish");
+        Assert.True(p.ExitCode == 0, $"{string.Join(' ', command)} exited {p.ExitCode}");
+    }
+
+    /// <summary>Runs <paramref name="body"/> with fuselage.dll copied where nobody can read it and a mountpoint nobody owns.</summary>
+    private static void AsUnprivileged(bool devFuseForOthers, Action<string[], string> body)
+    {
+        Skip.IfNot(File.Exists("/usr/bin/fusermount3"), "fusermount3 (Debian package fuse3) is not installed");
+        Skip.IfNot(File.Exists("/usr/bin/setpriv"), "setpriv is needed to run the program as an unprivileged user");
+        // The build output may sit under a private directory: copy the program somewhere nobody can read it.
+        string bin = Directory.CreateTempSubdirectory("fuselage-bin-").FullName;
+        string mountpoint = NewMountpoint();
+        var devFuseMode = File.GetUnixFileMode("/dev/fuse");
+        try
+        {
+            foreach (var f in Directory.GetFiles(AppContext.BaseDirectory).Where(f => Path.GetFileName(f) is var n
+                && (n.StartsWith("fuselage.", StringComparison.Ordinal) || n.StartsWith("Fuselage.Engine.", StringComparison.Ordinal)
+                    || n.StartsWith("Fuselage.Interop.", StringComparison.Ordinal) || n.StartsWith("Microsoft.Extensions.ObjectPool", StringComparison.Ordinal))))
+                File.Copy(f, Path.Combine(bin, Path.GetFileName(f)));
+            Run("chmod", "-R", "a+rX", bin);
+            Run("chown", $"{Nobody}:{Nobody}", mountpoint);
+            var others = UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+            File.SetUnixFileMode("/dev/fuse", devFuseForOthers ? devFuseMode | others : devFuseMode & ~others);
+            body([.. AsNobody, "dotnet", Path.Combine(bin, "fuselage.dll")], mountpoint);
+        }
+        finally
+        {
+            File.SetUnixFileMode("/dev/fuse", devFuseMode);
+            CleanMount(mountpoint);
+            Directory.Delete(mountpoint);
+            Directory.Delete(bin, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Without_root_the_mount_goes_through_fusermount3() => AsUnprivileged(devFuseForOthers: true, (program, mountpoint) =>
+    {
+        using var child = new Child(mountpoint, program, "mount", "memfs", mountpoint);
+        child.WaitReady();
+        string mountLine = File.ReadLines("/proc/self/mounts").Single(l => l.Split(' ')[1] == mountpoint);
+        Assert.Contains($"user_id={Nobody}", mountLine);
+        // Without allow_other only the mounting user may enter the mount.
+        Watched(mountpoint, () => { Run([.. AsNobody, "sh", "-c", $"echo through-fusermount > {mountpoint}/f && grep -q through-fusermount {mountpoint}/f"]); return 0; });
+        child.Signal(SIGTERM);
+        Assert.True(child.WaitExit() == 0, $"exit code after SIGTERM{child.Transcript}");
+        Assert.False(FuseMount.IsMounted(mountpoint), "still mounted after SIGTERM");
+    });
+
+    [SkippableFact]
+    public void When_fusermount3_fails_the_program_says_why_and_exits() => AsUnprivileged(devFuseForOthers: false, (program, mountpoint) =>
+    {
+        // fusermount3 cannot open a /dev/fuse reserved to root: it exits without sending an fd, which must not hang us.
+        using var child = new Child(mountpoint, program, "mount", "memfs", mountpoint);
+        Assert.Equal(1, child.WaitExit());
+        Assert.Contains(child.Stderr, l => l.Contains("fusermount3") && l.Contains("/dev/fuse"));
+        Assert.False(FuseMount.IsMounted(mountpoint));
+    });
 
     private static void RemoveMountpoint(string dir)
     {
