@@ -96,11 +96,11 @@ internal sealed class Dispatcher
         Interlocked.Increment(ref _pendingCount);
         _inFlight.TryRegister(req);
         req.Pending = pending;
-        req.OnPendingComplete ??= () => CompletePending(req);
+        req.Dispatcher = this;
         pending.GetAwaiter().UnsafeOnCompleted(req.OnPendingComplete);
     }
 
-    private void CompletePending(Request req)
+    internal void CompletePending(Request req)
     {
         _inFlight.Unregister(req);
         var pending = req.Pending;

@@ -38,6 +38,7 @@ public sealed class Request : IValueTaskSource<int>
         _replyPayloadLength = reply.Length - AlignedPayloadOffset;
         Sink = sink;
         PoolIndex = poolIndex;
+        OnPendingComplete = () => Dispatcher!.CompletePending(this);
     }
 
     /// <summary>Bytes after the reply header the filesystem may fill (READ data, directory records, ...).</summary>
@@ -94,9 +95,11 @@ public sealed class Request : IValueTaskSource<int>
     internal uint OpcodeValue { get; set; }
     internal FuseOpcode Opcode => (FuseOpcode)OpcodeValue;
 
-    /// <summary>The method's unfinished result, and the continuation (made once per request) that finishes it.</summary>
+    /// <summary>The method's unfinished result, and the continuation that finishes it: made once, with the request,
+    /// so that no closure is allocated when a method goes asynchronous.</summary>
     internal ValueTask<int> Pending;
-    internal Action? OnPendingComplete;
+    internal Action OnPendingComplete { get; }
+    internal Dispatcher? Dispatcher { get; set; }
 
     /// <summary>Where this request is in the interrupt table; -1 when not registered.</summary>
     internal int InFlightSlot { get; set; } = -1;

@@ -7,12 +7,14 @@ namespace Fuselage;
 public sealed class RequestStats
 {
     private const int Buckets = 64; // 7.45 opcodes are < 64; everything else lands in bucket 0
+    // After the opcode buckets: the bytes the source's worker thread has allocated so far (GC.GetAllocatedBytesForCurrentThread).
+    private const int AllocatedSlot = Buckets;
     private readonly List<(string Source, long[] Counts)> _sources = [];
 
     /// <summary>A counter array for one source; only its owning thread writes it.</summary>
     internal long[] AddSource(string name)
     {
-        var counts = new long[Buckets];
+        var counts = new long[Buckets + 1];
         lock (_sources) _sources.Add((name, counts));
         return counts;
     }
@@ -23,9 +25,28 @@ public sealed class RequestStats
         counts[opcode < Buckets ? opcode : 0]++;
     }
 
+    /// <summary>Called by a worker between requests: records what its thread has allocated, to prove the hot path allocates nothing.</summary>
+    internal static void SampleAllocations(long[]? counts)
+    {
+        if (counts is not null) Volatile.Write(ref counts[AllocatedSlot], GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    /// <summary>Managed bytes allocated so far by the worker threads (as of each worker's last loop).</summary>
+    public long WorkerAllocatedBytes
+    {
+        get { lock (_sources) return _sources.Sum(s => Volatile.Read(ref s.Counts[AllocatedSlot])); }
+    }
+
     public long Total
     {
-        get { lock (_sources) return _sources.Sum(s => s.Counts.Sum()); }
+        get { lock (_sources) return _sources.Sum(s => RequestsOf(s.Counts)); }
+    }
+
+    private static long RequestsOf(long[] counts)
+    {
+        long sum = 0;
+        foreach (long c in counts.AsSpan(0, Buckets)) sum += c;
+        return sum;
     }
 
     public long CountOf(FuseOpcode opcode)
@@ -35,7 +56,7 @@ public sealed class RequestStats
 
     public IReadOnlyDictionary<string, long> PerSource()
     {
-        lock (_sources) return _sources.GroupBy(s => s.Source).ToDictionary(g => g.Key, g => g.Sum(s => s.Counts.Sum()));
+        lock (_sources) return _sources.GroupBy(s => s.Source).ToDictionary(g => g.Key, g => g.Sum(s => RequestsOf(s.Counts)));
     }
 
     public string Format()
@@ -52,8 +73,8 @@ public sealed class RequestStats
                 sb.AppendLine($"  {name,-18} {n,12:N0}");
             }
             sb.AppendLine("requests per source:");
-            foreach (var (source, counts) in _sources) sb.AppendLine($"  {source,-18} {counts.Sum(),12:N0}");
-            sb.Append($"  {"total",-18} {_sources.Sum(s => s.Counts.Sum()),12:N0}");
+            foreach (var (source, counts) in _sources) sb.AppendLine($"  {source,-18} {RequestsOf(counts),12:N0}");
+            sb.Append($"  {"total",-18} {_sources.Sum(s => RequestsOf(s.Counts)),12:N0}");
         }
         return sb.ToString();
     }

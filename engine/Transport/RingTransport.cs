@@ -151,6 +151,7 @@ internal sealed class RingTransport : ITransport
                 if (_owner._stopping || _sessionOver) break;
                 ring.SubmitAndWait(1);
                 ring.ForEachCqe(ref handler);
+                RequestStats.SampleAllocations(_counts);
             }
         }
 

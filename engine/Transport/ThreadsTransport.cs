@@ -95,6 +95,7 @@ internal sealed class ThreadsTransport : ITransport
                     }
                     req.InputLength = (int)n;
                     _owner._dispatcher.Dispatch(req, _counts);
+                    RequestStats.SampleAllocations(_counts);
                 }
             }
             catch (Exception e) { error = e; }

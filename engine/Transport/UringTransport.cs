@@ -228,6 +228,7 @@ internal sealed class UringTransport : ITransport
                 if (_parked == 0 && (_sessionOver || _owner._stopping)) break;
                 ring.SubmitAndWait(1);
                 ring.ForEachCqe(ref handler);
+                RequestStats.SampleAllocations(_counts);
             }
         }
 

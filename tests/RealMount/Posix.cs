@@ -32,7 +32,7 @@ internal static class Posix
     [DllImport(C, SetLastError = true)] private static extern int removexattr(string path, string name);
     [DllImport(C, SetLastError = true)] private static extern long lseek(int fd, long offset, int whence);
 
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECTORY = 0x10000;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECT = 0x4000, O_DIRECTORY = 0x10000;
     public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
     private const int AT_FDCWD = -100;
 
