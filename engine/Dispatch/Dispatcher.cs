@@ -420,11 +420,8 @@ internal sealed class Dispatcher
 
     private ValueTask<int> Interrupt(ReadOnlySpan<byte> args)
     {
-        if (!Fits<FuseInterruptIn>(args)) return NoReply;
-        var target = _inFlight.Find(Arg<FuseInterruptIn>(args).Unique);
-        if (target is null) return new(-Errno.EAGAIN); // not (yet) waiting: let the kernel re-send it
-        target.Interrupt();
-        return NoReply;
+        if (Fits<FuseInterruptIn>(args)) _inFlight.Interrupt(Arg<FuseInterruptIn>(args).Unique);
+        return NoReply; // no reply is required, and an EAGAIN would reach the wrong fd (see InFlightTable)
     }
 
     private ValueTask<int> Init(Request req, ReadOnlySpan<byte> args)

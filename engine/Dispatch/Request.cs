@@ -117,7 +117,7 @@ public sealed class Request : IValueTaskSource<int>
     /// Cancelled when the kernel INTERRUPTs this request (the caller got a signal). A method that honours it
     /// returns <c>-EINTR</c>.
     /// </summary>
-    public CancellationToken CancellationToken => (_cancellation ??= new CancellationTokenSource()).Token;
+    public CancellationToken CancellationToken => IsInterrupted ? new CancellationToken(canceled: true) : (_cancellation ??= new CancellationTokenSource()).Token;
 
     internal bool IsInterrupted { get; private set; }
 
