@@ -36,6 +36,17 @@ internal sealed class Dispatcher
     /// <summary>Set when INIT could not be honoured; the server stops with this reason.</summary>
     public string? FatalError { get; private set; }
 
+    /// <summary>Raised when INIT is refused (with <see cref="FatalError"/>): the kernel then fails the connection.</summary>
+    public event Action<string>? InitRefused;
+
+    private ValueTask<int> RefuseInit(string reason)
+    {
+        FatalError = reason;
+        _log($"fuselage: INIT refused: {reason}");
+        InitRefused?.Invoke(reason);
+        return new(-Errno.EPROTO);
+    }
+
     internal void Log(string line) => _log(line);
 
     /// <summary>Cancels every request still waiting on its method (session teardown).</summary>
@@ -433,8 +444,7 @@ internal sealed class Dispatcher
         ref readonly var a = ref MemoryMarshal.AsRef<FuseInitIn>(initIn);
         if (a.Major < 7)
         {
-            FatalError = $"kernel speaks FUSE {a.Major}.{a.Minor}; 7.x is required";
-            return new(-Errno.EPROTO);
+            return RefuseInit($"kernel speaks FUSE {a.Major}.{a.Minor}; 7.x is required");
         }
         ulong offered = a.Flags;
         if ((a.Flags & (uint)FuseInitFlags.InitExt) != 0) offered |= (ulong)a.Flags2 << 32;
@@ -447,11 +457,10 @@ internal sealed class Dispatcher
         if (_options.RequireUring) conn.Requested |= FuseInitFlags.OverIoUring;
         conn.Negotiate(Policy, _options.RequireUring);
         foreach (var refusal in conn.Refusals) _log($"fuselage: INIT: not granted {refusal}");
-        if (Policy.Unsupported is { } why) { FatalError = why; return new(-Errno.EPROTO); }
+        if (Policy.Unsupported is { } why) return RefuseInit(why);
         if (_options.RequireUring && (conn.Granted & FuseInitFlags.OverIoUring) == 0)
         {
-            FatalError = "the kernel did not offer FUSE_OVER_IO_URING: set /sys/module/fuse/parameters/enable_uring to Y";
-            return new(-Errno.EPROTO);
+            return RefuseInit("the kernel did not offer FUSE_OVER_IO_URING: set /sys/module/fuse/parameters/enable_uring to Y");
         }
         var reply = conn.BuildReply();
         MemoryMarshal.Write(req.Data, in reply);

@@ -41,6 +41,7 @@ public sealed class FuseServer : IDisposable
         int depth = Math.Max(1, Options.Depth);
         _dispatcher = new Dispatcher(_fs, Options, depth * Math.Max(1, Options.Workers) + 8);
         _dispatcher.Initialized += conn => _ready.TrySetResult(conn);
+        _dispatcher.InitRefused += reason => _ready.TrySetException(new IOException(reason));
         Mount = FuseMount.Mount(mountpoint, mountOptions ?? new MountOptions());
         try
         {
