@@ -24,6 +24,10 @@ public sealed class FuseServer : IDisposable
     public FuseServerOptions Options { get; }
     public RequestStats? Stats { get; }
     public FuseMount? Mount { get; private set; }
+
+    /// <summary>Invalidations and other notifications to the kernel; available once started.</summary>
+    public Notifications Notify => _notifications ?? throw new InvalidOperationException("the server is not started");
+    private Notifications? _notifications;
     public string TransportName => _transport?.Name ?? Options.Transport.ToString().ToLowerInvariant();
 
     /// <summary>Completes once the kernel's INIT is answered: the mount is usable.</summary>
@@ -43,6 +47,7 @@ public sealed class FuseServer : IDisposable
         _dispatcher.Initialized += conn => _ready.TrySetResult(conn);
         _dispatcher.InitRefused += reason => _ready.TrySetException(new IOException(reason));
         Mount = FuseMount.Mount(mountpoint, mountOptions ?? new MountOptions());
+        _notifications = new Notifications(Mount);
         try
         {
             _transport = Options.Transport switch
