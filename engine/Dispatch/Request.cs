@@ -49,7 +49,7 @@ public sealed class Request : IValueTaskSource<int>
     // Buffers are page-aligned; requests and replies are placed so that the data lands on a page boundary:
     // READ data at the start of a page (an O_DIRECT backing file accepts it), WRITE data after its 80 bytes of
     // headers likewise. O_DIRECT on ext4 refused the unaligned spans with EINVAL.
-    internal const int AlignedPayloadOffset = 4096;
+    internal const int AlignedPayloadOffset = NativeSlab.PageSize;
     internal const int AlignedInputStart = 4096 - FuseInHeaderSize - 40; // fuse_in_header + fuse_write_in
 
     /// <summary>The header and the largest fixed-size reply struct: what <see cref="ResetForReuse"/> zeroes.</summary>

@@ -42,8 +42,9 @@ public sealed class FuseServer : IDisposable
         if (_transport is not null) throw new InvalidOperationException("already started");
         if (Options.Policy.Unsupported is { } why) throw new NotSupportedException(why);
         if (Options.Transport == TransportKind.Uring) UringSupport.ThrowIfDisabled();
-        int depth = Math.Max(1, Options.Depth);
-        _dispatcher = new Dispatcher(_fs, Options, depth * Math.Max(1, Options.Workers) + 8);
+        // Every request that can wait at once must fit the interrupt table: uring has a queue per possible CPU.
+        int queues = Options.Transport == TransportKind.Uring ? UringTransport.PossibleCpus() : Math.Max(1, Options.Workers);
+        _dispatcher = new Dispatcher(_fs, Options, Math.Max(1, Options.Depth) * queues + 8);
         _dispatcher.Initialized += conn => _ready.TrySetResult(conn);
         _dispatcher.InitRefused += reason => _ready.TrySetException(new IOException(reason));
         Mount = FuseMount.Mount(mountpoint, mountOptions ?? new MountOptions());

@@ -57,15 +57,25 @@ public sealed class CoherencyPolicy
     public AttributeOwner OwnerOf(FileAttribute attribute) => Owners[(int)attribute, (int)Mode];
 
     /// <summary>INIT flags this mode needs from the kernel.</summary>
-    public FuseInitFlags RequiredInitFlags => Mode switch
+    public FuseInitFlags RequiredInitFlags => InitFlagsOf(Mode);
+
+    /// <summary>INIT flags that change who owns attributes: only a declared mode may turn them on.</summary>
+    public static FuseInitFlags ModeInitFlags { get; } = Enum.GetValues<CacheMode>().Aggregate(FuseInitFlags.None, (all, m) => all | InitFlagsOf(m));
+
+    private static FuseInitFlags InitFlagsOf(CacheMode mode) => mode switch
     {
         CacheMode.WritebackCache => FuseInitFlags.WritebackCache,
         CacheMode.Passthrough => FuseInitFlags.Passthrough,
         _ => FuseInitFlags.None,
     };
 
-    /// <summary>INIT flags that change who owns attributes: only a declared mode may turn them on.</summary>
-    public static FuseInitFlags ModeInitFlags => FuseInitFlags.WritebackCache | FuseInitFlags.Passthrough;
+    /// <summary>Why a filesystem may not ask for <paramref name="flag"/> itself under this policy, or null.</summary>
+    internal string? RefusalOf(FuseInitFlags flag)
+    {
+        if ((ModeInitFlags & flag) == 0 || (RequiredInitFlags & flag) != 0) return null;
+        var mode = Enum.GetValues<CacheMode>().First(m => (InitFlagsOf(m) & flag) != 0);
+        return $"it changes who owns file attributes: declare CacheMode.{mode} instead";
+    }
 
     /// <summary>Why this mode cannot be served by this engine, or null.</summary>
     public string? Unsupported => Mode switch

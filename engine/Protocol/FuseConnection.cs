@@ -53,14 +53,12 @@ public sealed class FuseConnection
     public uint NegotiatedMinor => Math.Min(KernelMinor, OurMinor);
 
     /// <summary>Flags the engine itself cannot honour, with the reason.</summary>
-    private static string? EngineRefuses(FuseInitFlags flag, CoherencyPolicy policy, bool uringTransport) => flag switch
+    private static string? EngineRefuses(FuseInitFlags flag, CoherencyPolicy policy, bool uringTransport) => policy.RefusalOf(flag) ?? flag switch
     {
         FuseInitFlags.SecurityCtx or FuseInitFlags.CreateSuppGroup => "create-request extensions are not parsed by this engine",
         FuseInitFlags.HasInodeDax or FuseInitFlags.MapAlignment => "DAX is a virtiofs feature; /dev/fuse mounts have no DAX window",
         FuseInitFlags.Submounts => "submounts are a virtiofs feature",
         FuseInitFlags.OverIoUring when !uringTransport => "FUSE-over-io_uring needs --transport uring",
-        FuseInitFlags.WritebackCache when policy.Mode != CacheMode.WritebackCache => "write-back caching changes who owns size and times: declare CacheMode.WritebackCache instead",
-        FuseInitFlags.Passthrough when policy.Mode != CacheMode.Passthrough => "passthrough must be declared as CacheMode.Passthrough",
         FuseInitFlags.HasResend => "NOTIFY_RESEND handling is not implemented by this engine",
         _ => null,
     };
