@@ -16,6 +16,7 @@ public static class FuselageCommand
         options:
           --transport ring|threads|uring   how requests travel (default ring)
           --workers N                      worker threads / queues (default: one per CPU)
+          --max-workers N                  threads transport: grow to N workers while all are busy (default 16)
           --depth N                        requests in flight per worker (default 16)
           -o opt[,opt...]                  mount options: allow_other, default_permissions, fsname=, subtype=, max_read=, ro, ...
           -d                               trace every request and reply
@@ -108,6 +109,9 @@ public static class FuselageCommand
                     break;
                 case "--workers":
                     inv.Options.Workers = int.TryParse(Value(), out int w) && w is > 0 and <= 256 ? w : throw new ArgumentException("--workers needs a number from 1 to 256");
+                    break;
+                case "--max-workers":
+                    inv.Options.MaxWorkers = int.TryParse(Value(), out int m) && m is > 0 and <= 256 ? m : throw new ArgumentException("--max-workers needs a number from 1 to 256");
                     break;
                 case "--depth":
                     inv.Options.Depth = int.TryParse(Value(), out int d) && d is > 0 and <= 1024 ? d : throw new ArgumentException("--depth needs a number from 1 to 1024");

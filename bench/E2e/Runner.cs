@@ -15,10 +15,21 @@ public static class Runner
     public static int Run(string[] args)
     {
         bool quick = false;
-        foreach (var a in args)
+        var filter = new Selection();
+        for (int i = 0; i < args.Length; i++)
         {
+            string a = args[i];
             if (a == "--quick") quick = true;
-            else { Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick]  (unknown '{a}')"); return 2; }
+            else if (a is "--systems" or "--workloads" && i + 1 < args.Length)
+            {
+                var names = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (a == "--systems") filter.Systems = names; else filter.Workloads = names;
+            }
+            else
+            {
+                Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick] [--systems a,b] [--workloads part,part]  (unknown '{a}')");
+                return 2;
+            }
         }
         Clock.Start();
         var cleanup = new Cleanup();
@@ -33,7 +44,7 @@ public static class Runner
         AppDomain.CurrentDomain.ProcessExit += (_, _) => cleanup.RunAll(); // SIGTERM
         try
         {
-            return RunAll(quick, cleanup, interrupted.Token);
+            return RunAll(quick, filter, cleanup, interrupted.Token);
         }
         catch (Exception) when (interrupted.IsCancellationRequested)
         {
@@ -51,19 +62,21 @@ public static class Runner
         }
     }
 
-    private static int RunAll(bool quick, Cleanup cleanup, CancellationToken cancel)
+    private static int RunAll(bool quick, Selection filter, Cleanup cleanup, CancellationToken cancel)
     {
-        var fioDuration = TimeSpan.FromSeconds(quick ? 5 : 20);
+        var fioDuration = TimeSpan.FromSeconds(quick ? 5 : 7);
+        int rounds = quick ? 1 : 3;
         string repo = FindRepoRoot();
         string results = Path.Combine(repo, "bench", "results");
         string tmp = Path.Combine(results, "tmp");
-        string output = quick ? Path.Combine(tmp, "quick") : results; // only the full run's results are kept in git
+        // Only a full, unfiltered run's results are kept in git.
+        string output = quick || filter.Partial ? Path.Combine(tmp, quick ? "quick" : "partial") : results;
         string source = Path.Combine(tmp, "source");
         string mountpoint = Path.Combine(tmp, "mnt");
         string logs = Path.Combine(tmp, "logs");
         foreach (var d in new[] { output, source, mountpoint, logs }) Directory.CreateDirectory(d);
         foreach (var log in Directory.GetFiles(logs)) File.Delete(log);
-        Progress($"e2e {(quick ? "quick" : "full")}: fio jobs of {fioDuration.TotalSeconds:0} s; scratch in {Path.GetRelativePath(repo, tmp)}");
+        Progress($"e2e {(quick ? "quick" : "full")}: {rounds} round(s), fio jobs of {fioDuration.TotalSeconds:0} s; scratch in {Path.GetRelativePath(repo, tmp)}");
 
         Prerequisites.InstallPackages(Progress);
         string passthroughLl = Prerequisites.BuildPassthroughLl(Path.Combine(tmp, "build"), Progress);
@@ -89,55 +102,79 @@ public static class Runner
             cleanup.Add(() => File.WriteAllText(UringParameter, enableUring));
         }
         else notes.Add($"fuselage-uring skipped: this kernel has no {UringParameter}.");
+        systems.RemoveAll(s => !filter.KeepsSystem(s.Name));
         foreach (var s in systems) cleanup.Add(s.Unmount);
 
-        var workloads = WorkloadSet.Create(fioDuration);
+        var workloads = WorkloadSet.Create(fioDuration).Where(w => filter.KeepsWorkload(w.Name)).ToList();
+        if (systems.Count == 0 || workloads.Count == 0) throw new ArgumentException("--systems/--workloads left nothing to run");
         Progress($"laying out the {WorkloadSet.FioFileBytes >> 20} MiB fio file");
         foreach (var w in workloads) w.Prepare(source);
 
-        var rows = new List<Row>();
+        // Rounds interleave the systems, so a drift of the machine (this VM's disk swings by tens of percent over
+        // minutes) spreads over every system instead of landing on whichever ran last; each figure is the median.
+        var samples = new Dictionary<(string Workload, string System), List<Row>>();
+        var failed = new HashSet<(string Workload, string System)>();
+        var skipped = new HashSet<string>();
         // Workloads sharing a mount run on one; a workload that wants its own gets a fresh mount.
         var mountGroups = new List<List<Workload>> { workloads.Where(w => !w.OwnMount).ToList() };
         mountGroups.AddRange(workloads.Where(w => w.OwnMount).Select(w => new List<Workload> { w }));
-        foreach (var system in systems)
+        mountGroups.RemoveAll(g => g.Count == 0);
+        for (int round = 1; round <= rounds; round++)
         {
-            if (enableUring.Length > 0) File.WriteAllText(UringParameter, system is FuselageSystem { Transport: "uring" } ? "Y" : enableUring);
-            foreach (var group in mountGroups)
+            Progress($"round {round} of {rounds}");
+            foreach (var system in systems.Where(s => !skipped.Contains(s.Name)))
             {
-                cancel.ThrowIfCancellationRequested();
-                try
+                if (enableUring.Length > 0) File.WriteAllText(UringParameter, system is FuselageSystem { Transport: "uring" } ? "Y" : enableUring);
+                foreach (var group in mountGroups)
                 {
-                    string directory = system.Mount(group.Any(w => w.OnTmpfs) ? tmpfsSource : source, mountpoint);
-                    if (system.DaemonPid is { } pid) Progress($"{system.Name}: mounted (pid {pid})");
-                    foreach (var workload in group)
+                    var toRun = group.Where(w => !failed.Contains((w.Name, system.Name))).ToList();
+                    if (toRun.Count == 0) continue;
+                    cancel.ThrowIfCancellationRequested();
+                    try
                     {
-                        cancel.ThrowIfCancellationRequested();
-                        try { rows.Add(Measure(system, workload, directory)); }
-                        catch (Exception e) when (!cancel.IsCancellationRequested && e is not DaemonFailedException)
+                        string directory = system.Mount(toRun.Any(w => w.OnTmpfs) ? tmpfsSource : source, mountpoint);
+                        if (system.DaemonPid is { } pid) Progress($"{system.Name}: mounted (pid {pid})");
+                        foreach (var workload in toRun)
                         {
-                            notes.Add($"{system.Name} / {workload.Name}: {e.Message.Replace(repo + Path.DirectorySeparatorChar, "")}");
-                            Progress($"failed: {system.Name} / {workload.Name}: {e.Message}");
+                            cancel.ThrowIfCancellationRequested();
+                            try
+                            {
+                                var row = Measure(system, workload, directory);
+                                if (!samples.TryGetValue((workload.Name, system.Name), out var list)) samples[(workload.Name, system.Name)] = list = [];
+                                list.Add(row);
+                            }
+                            catch (Exception e) when (!cancel.IsCancellationRequested && e is not DaemonFailedException)
+                            {
+                                failed.Add((workload.Name, system.Name)); // a failure is a property of the system: not retried
+                                notes.Add($"{system.Name} / {workload.Name}: {e.Message.Replace(repo + Path.DirectorySeparatorChar, "")}");
+                                Progress($"failed: {system.Name} / {workload.Name}: {e.Message}");
+                            }
                         }
                     }
-                }
-                catch (DaemonFailedException e) when (!cancel.IsCancellationRequested)
-                {
-                    notes.Add(e.Message);
-                    Progress($"skipped: {e.Message}");
-                }
-                finally
-                {
-                    system.Unmount();
-                    if (system is DaemonSystem daemon)
-                        File.AppendAllLines(Path.Combine(logs, $"{system.Name}.log"), daemon.Output);
+                    catch (DaemonFailedException e) when (!cancel.IsCancellationRequested)
+                    {
+                        skipped.Add(system.Name);
+                        notes.Add(e.Message);
+                        Progress($"skipped: {e.Message}");
+                    }
+                    finally
+                    {
+                        system.Unmount();
+                        if (system is DaemonSystem daemon)
+                            File.AppendAllLines(Path.Combine(logs, $"{system.Name}.log"), daemon.Output);
+                    }
                 }
             }
         }
+        var rows = (from system in systems
+                    from workload in mountGroups.SelectMany(g => g)
+                    where samples.ContainsKey((workload.Name, system.Name))
+                    select Median(samples[(workload.Name, system.Name)])).ToList();
 
         if (enableUring.Length > 0) File.WriteAllText(UringParameter, enableUring);
         var table = Report.WithRatios(rows);
         var machine = Machine.Describe(source);
-        string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}";
+        string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}{filter.Arguments}";
         var systemsUsed = new Dictionary<string, string>
         {
             ["native"] = "the source directory itself",
@@ -149,19 +186,33 @@ public static class Runner
         Console.WriteLine(markdown);
         foreach (var n in notes) Console.WriteLine($"note: {n}");
 
-        File.WriteAllText(Path.Combine(output, "e2e.md"), ResultsMarkdown(markdown, command, machine, systemsUsed, notes, fioDuration));
+        File.WriteAllText(Path.Combine(output, "e2e.md"), ResultsMarkdown(markdown, command, machine, systemsUsed, notes, fioDuration, rounds));
         File.WriteAllText(Path.Combine(output, "e2e.json"), Report.Json(table, new
         {
             command,
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             fio_seconds_per_job = fioDuration.TotalSeconds,
+            rounds,
             machine,
             systems = systemsUsed,
             notes,
         }));
-        Report.Chart(table, Path.Combine(output, "e2e.png"), $"{machine["cpus"]} vCPU, Linux {machine["kernel"]}, fio {fioDuration.TotalSeconds:0} s per job");
+        Report.Chart(table, Path.Combine(output, "e2e.png"), $"{machine["cpus"]} vCPU, Linux {machine["kernel"]}, median of {rounds} round(s), fio {fioDuration.TotalSeconds:0} s per job");
         Progress($"wrote {Path.GetRelativePath(repo, Path.Combine(output, "e2e.md"))}, e2e.json and e2e.png");
         return rows.Count > 0 ? 0 : 1;
+    }
+
+    /// <summary>The median of each figure over the rounds.</summary>
+    private static Row Median(List<Row> rounds)
+    {
+        static double Mid(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+        var cpu = rounds.Where(r => r.CpuMicrosecondsPerOp is not null).Select(r => r.CpuMicrosecondsPerOp!.Value).ToList();
+        return new Row(rounds[0].Workload, rounds[0].System, Math.Round(Mid(rounds.Select(r => r.OpsPerSecond)), 1),
+            Math.Round(Mid(rounds.Select(r => r.P99Microseconds)), 1), cpu.Count > 0 ? Math.Round(Mid(cpu), 2) : null);
     }
 
     /// <summary>Runs one workload and charges the daemon's CPU time (user + system) to its operations.</summary>
@@ -180,7 +231,7 @@ public static class Runner
     }
 
     private static string ResultsMarkdown(string table, string command, IReadOnlyDictionary<string, string> machine,
-        IReadOnlyDictionary<string, string> systems, IReadOnlyList<string> notes, TimeSpan fioDuration)
+        IReadOnlyDictionary<string, string> systems, IReadOnlyList<string> notes, TimeSpan fioDuration, int rounds)
     {
         var lines = new List<string>
         {
@@ -195,14 +246,15 @@ public static class Runner
         lines.AddRange(systems.Select(kv => $"- {kv.Key}: `{kv.Value}`"));
         lines.AddRange([
             "", "## Method", "",
+            $"- {rounds} round(s); each round runs every system in turn (a fresh mount each), and every figure in the table is the median over the rounds, so a drift of the machine during the run reaches all systems alike.",
             $"- fio {fioDuration.TotalSeconds:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on the local-disk source (ext4); ops/s is fio's IOPS, p99 its completion-latency percentile.",
             "- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own. Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
             "- Cache settings are equal: passthrough_ll with `cache=auto,timeout=1` (1 s entry and attribute timeouts, no keep_cache or direct_io forced) and Fuselage's default policy (Classic, 1 s entry and attribute timeouts). O_DIRECT keeps the page cache out of the fio numbers.",
             $"- metadata: {WorkloadSet.MetadataFiles} empty files, 2 threads each in its own directory: openat(O_CREAT)+close, fstatat, one listing, unlinkat; ops are creates + stats + unlinks + listings; p99 from each operation's own timing.",
-            "- The metadata workload runs on a fresh mount of its own (see Notes).",
+            "- The metadata workload gets a mount of its own, over its tmpfs source.",
             "- daemon CPU µs/op: utime+stime of the daemon process (/proc/<pid>/stat, every thread) over the workload, divided by its operations.",
         ]);
-        notes = [.. notes, "On a Fuselage mount that has just served the fio jobs, the metadata workload's first CREATEs fail with EIO (no daemon log line); on a fresh mount they succeed, so the metadata workload gets its own mount on every system."];
+        if (notes.Count > 0)
         {
             lines.AddRange(["", "## Notes", ""]);
             lines.AddRange(notes.Select(n => $"- {n}"));
@@ -226,6 +278,25 @@ public static class Runner
     private static string ReadOrEmpty(string path) => File.Exists(path) ? File.ReadAllText(path) : "";
 
     public static void Progress(string message) => Console.WriteLine($"[{Clock.Elapsed:mm\\:ss}] {message}");
+}
+
+/// <summary>
+/// `--systems` keeps the systems named exactly (native, libfuse, fuselage-ring, ...); `--workloads` keeps the
+/// workloads whose name contains one of the parts. For profiling one row; such runs write to tmp/partial.
+/// </summary>
+public sealed class Selection
+{
+    public string[]? Systems { get; set; }
+    public string[]? Workloads { get; set; }
+
+    public bool Partial => Systems is not null || Workloads is not null;
+
+    public bool KeepsSystem(string name) => Systems is null || Systems.Contains(name, StringComparer.Ordinal);
+
+    public bool KeepsWorkload(string name) => Workloads is null || Workloads.Any(part => name.Contains(part, StringComparison.Ordinal));
+
+    public string Arguments =>
+        (Systems is null ? "" : $" --systems {string.Join(',', Systems)}") + (Workloads is null ? "" : $" --workloads {string.Join(',', Workloads)}");
 }
 
 /// <summary>Undo actions run once, newest first, from whichever exit path comes first.</summary>

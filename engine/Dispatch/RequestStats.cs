@@ -9,12 +9,14 @@ public sealed class RequestStats
     private const int Buckets = 64; // 7.45 opcodes are < 64; everything else lands in bucket 0
     // After the opcode buckets: the bytes the source's worker thread has allocated so far (GC.GetAllocatedBytesForCurrentThread).
     private const int AllocatedSlot = Buckets;
+    // What the thread had allocated before it began serving (set once by the worker), subtracted from the samples.
+    private const int BaselineSlot = Buckets + 1;
     private readonly List<(string Source, long[] Counts)> _sources = [];
 
     /// <summary>A counter array for one source; only its owning thread writes it.</summary>
     internal long[] AddSource(string name)
     {
-        var counts = new long[Buckets + 1];
+        var counts = new long[Buckets + 2];
         lock (_sources) _sources.Add((name, counts));
         return counts;
     }
@@ -25,10 +27,16 @@ public sealed class RequestStats
         counts[opcode < Buckets ? opcode : 0]++;
     }
 
+    /// <summary>Called once by a worker before its first request: its own start-up is not request-path allocation.</summary>
+    internal static void StartAllocationCount(long[]? counts)
+    {
+        if (counts is not null) counts[BaselineSlot] = GC.GetAllocatedBytesForCurrentThread();
+    }
+
     /// <summary>Called by a worker between requests: records what its thread has allocated, to prove the hot path allocates nothing.</summary>
     internal static void SampleAllocations(long[]? counts)
     {
-        if (counts is not null) Volatile.Write(ref counts[AllocatedSlot], GC.GetAllocatedBytesForCurrentThread());
+        if (counts is not null) Volatile.Write(ref counts[AllocatedSlot], GC.GetAllocatedBytesForCurrentThread() - counts[BaselineSlot]);
     }
 
     /// <summary>Managed bytes allocated so far by the worker threads (as of each worker's last loop).</summary>

@@ -16,6 +16,11 @@ public sealed class FuseServerOptions
     public TransportKind Transport { get; set; } = TransportKind.Ring;
     /// <summary>Worker threads (queues); default one per CPU.</summary>
     public int Workers { get; set; } = Environment.ProcessorCount;
+    /// <summary>
+    /// Threads transport only: it starts another worker whenever every worker is busy in the filesystem, up to
+    /// this many (default the larger of <see cref="Workers"/> and 16; libfuse's max_threads is 10).
+    /// </summary>
+    public int? MaxWorkers { get; set; }
     /// <summary>Requests each worker keeps posted/in flight.</summary>
     public int Depth { get; set; } = 16;
     /// <summary>Largest WRITE the kernel may send (default 1 MiB, the kernel's limit).</summary>

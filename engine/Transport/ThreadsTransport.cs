@@ -4,9 +4,11 @@ namespace Fuselage.Transport;
 
 /// <summary>
 /// libfuse's model: blocking read() and write() on /dev/fuse from dedicated threads, one cloned fd each.
+/// A method's file I/O blocks its thread, so, like libfuse, the transport starts another worker whenever a read
+/// returns with no other worker left waiting for the next request, up to <see cref="FuseServerOptions.MaxWorkers"/>.
 /// The reference and fallback for the ring transport.
 /// </summary>
-internal sealed class ThreadsTransport : ITransport
+internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
 {
     private readonly FuseMount _mount;
     private readonly Dispatcher _dispatcher;
@@ -15,6 +17,12 @@ internal sealed class ThreadsTransport : ITransport
     private readonly List<Worker> _workers = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly WorkerCompletion _completion = new();
+    private readonly Lock _growing = new();
+    private int _maxWorkers;
+    private uint _maxWrite;
+    private int _readersWaiting; // workers blocked in read(); hot path: two interlocked operations per request
+    private volatile int _workerCount;
+    private int _growthQueued;
 
     public ThreadsTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
     {
@@ -27,16 +35,65 @@ internal sealed class ThreadsTransport : ITransport
     public string Name => "threads";
     public Task Completion => _completion.Task;
 
+    /// <summary>Workers the threads transport may grow to when <see cref="FuseServerOptions.MaxWorkers"/> is not set (libfuse's max_threads is 10).</summary>
+    public const int DefaultMaxWorkers = 16;
+
+    public int WorkerCount { get { lock (_growing) return _workers.Count; } }
+
     public void Start()
     {
-        uint maxWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit;
-        for (int i = 0; i < Math.Max(1, _options.Workers); i++)
+        _maxWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit;
+        int initial = Math.Max(1, _options.Workers);
+        _maxWorkers = Math.Max(initial, _options.MaxWorkers ?? Math.Max(initial, DefaultMaxWorkers));
+        lock (_growing)
         {
-            int fd = i == 0 ? _mount.Fd : _mount.CloneFd();
-            _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, maxWrite, _stats?.AddSource($"threads/{i}")));
+            for (int i = 0; i < initial; i++)
+            {
+                int fd = i == 0 ? _mount.Fd : _mount.CloneFd();
+                _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, _maxWrite, _stats?.AddSource($"threads/{i}")));
+            }
+            _workerCount = _workers.Count;
+            _completion.Starting(_workers.Count);
+            foreach (var w in _workers) w.Thread.Start();
         }
-        _completion.Starting(_workers.Count);
-        foreach (var w in _workers) w.Thread.Start();
+    }
+
+    /// <summary>
+    /// Called by a worker that took a request while no other worker waits for the next one. The new worker is
+    /// made on the thread pool (this instance is the reusable work item), so the worker's own path allocates nothing.
+    /// </summary>
+    private void RequestGrowth()
+    {
+        if (_workerCount >= _maxWorkers || Interlocked.Exchange(ref _growthQueued, 1) != 0) return;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        try { Grow(); }
+        finally { Volatile.Write(ref _growthQueued, 0); }
+    }
+
+    private void Grow()
+    {
+        lock (_growing)
+        {
+            // TryAdd fails once every worker has exited: the transport is complete and may be disposed.
+            if (_stop.IsCancellationRequested || _workers.Count >= _maxWorkers || !_completion.TryAdd()) return;
+            int fd;
+            try { fd = _mount.CloneFd(); }
+            catch (Exception e)
+            {
+                _maxWorkers = _workers.Count; // don't try again on every request
+                _dispatcher.Log($"fuselage: threads: cannot add a worker ({e.Message}); staying at {_workers.Count}");
+                _completion.Exited(null); // the worker that was counted never ran
+                return;
+            }
+            var worker = new Worker(this, _workers.Count, fd, ownsFd: true, _maxWrite, _stats?.AddSource($"threads/{_workers.Count}"));
+            _workers.Add(worker);
+            _workerCount = _workers.Count;
+            worker.Thread.Start();
+        }
     }
 
     public void Stop() => _stop.Cancel();
@@ -50,7 +107,7 @@ internal sealed class ThreadsTransport : ITransport
 
     public void Dispose()
     {
-        foreach (var w in _workers) w.Dispose();
+        lock (_growing) foreach (var w in _workers) w.Dispose();
         _stop.Dispose();
     }
 
@@ -79,12 +136,15 @@ internal sealed class ThreadsTransport : ITransport
             Exception? error = null;
             try
             {
+                RequestStats.StartAllocationCount(_counts); // a worker started later must not count its own start-up
                 var stop = _owner._stop.Token;
                 while (!stop.IsCancellationRequested)
                 {
                     var req = _requests.Rent(stop);
                     if (req is null) break;
+                    Interlocked.Increment(ref _owner._readersWaiting);
                     nint n = Libc.Read(_fd, req.InputBuffer);
+                    bool lastReader = Interlocked.Decrement(ref _owner._readersWaiting) == 0;
                     if (n < 0)
                     {
                         int errno = Errno.Last;
@@ -94,6 +154,7 @@ internal sealed class ThreadsTransport : ITransport
                         throw new ErrnoException("read /dev/fuse", errno);
                     }
                     req.InputLength = (int)n;
+                    if (lastReader) _owner.RequestGrowth(); // this request may block here: keep someone reading
                     _owner._dispatcher.Dispatch(req, _counts);
                     RequestStats.SampleAllocations(_counts);
                 }

@@ -14,6 +14,18 @@ internal sealed class WorkerCompletion
 
     public void Starting(int workers) => Volatile.Write(ref _running, workers);
 
+    /// <summary>Counts one more worker, unless every worker has exited already (the transport is then complete).</summary>
+    public bool TryAdd()
+    {
+        int running;
+        do
+        {
+            running = Volatile.Read(ref _running);
+            if (running == 0) return false;
+        } while (Interlocked.CompareExchange(ref _running, running + 1, running) != running);
+        return true;
+    }
+
     /// <summary>Records a worker's end; true while others still run (tell them the session is over).</summary>
     public bool Exited(Exception? error)
     {

@@ -1,0 +1,93 @@
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage.Tests.RealMount;
+
+/// <summary>
+/// The threads transport runs methods on its reading threads, so a method that blocks (a synchronous pread, a
+/// lock) takes its thread with it. Like libfuse it starts another worker when a read leaves nobody reading,
+/// up to MaxWorkers: a blocked request must not stop the others.
+/// </summary>
+[Collection("real mounts")]
+public class ThreadsGrowthTests
+{
+    /// <summary>LOOKUP of "slow&lt;n&gt;" blocks its thread until released; every other name answers at once.</summary>
+    private sealed class BlockingLookupFs : FileSystem
+    {
+        public readonly ManualResetEventSlim Gate = new();
+        public readonly SemaphoreSlim Entered = new(0);
+
+        public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
+        {
+            if (parent != 1) return Error(Errno.ENOENT);
+            if (name.StartsWith("slow"u8))
+            {
+                Entered.Release();
+                Gate.Wait(MountedFs.Watchdog); // blocks the calling thread, as a synchronous method would
+            }
+            request.Entry.NodeId = 2;
+            FillAttr(ref request.Entry.Attr, 2);
+            return Success;
+        }
+
+        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
+        {
+            FillAttr(ref request.Attr, ino);
+            return Success;
+        }
+
+        private static void FillAttr(ref FuseAttr attr, ulong ino)
+        {
+            attr.Ino = ino;
+            attr.Mode = ino == 1 ? 0x4000u | 0x1ED : 0x8000u | 0x1A4;
+            attr.Nlink = ino == 1 ? 2u : 1u;
+            attr.Blksize = 4096;
+        }
+    }
+
+    private static int Workers(MountedFs m) => m.Server.Stats!.PerSource().Keys.Count(k => k.StartsWith("threads/", StringComparison.Ordinal));
+
+    private static Task<bool> StatInBackground(string path) =>
+        Task.Factory.StartNew(() => Libc.FStatAt(Libc.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(path), out _, 0) == 0,
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    [Fact]
+    public async Task A_blocked_method_does_not_stop_the_next_request()
+    {
+        var fs = new BlockingLookupFs();
+        using var m = new MountedFs(fs, TransportKind.Threads, configure: o => { o.Workers = 1; o.MaxWorkers = 4; });
+        var slow = StatInBackground(m.PathOf("slow1"));
+        try
+        {
+            Assert.True(fs.Entered.Wait(MountedFs.Watchdog), "the slow LOOKUP never arrived");
+            // Every worker that was there may be stuck: this stat needs one started since (a fixed pool of one hangs here).
+            Assert.True(m.Run(() => File.Exists(m.PathOf("fast"))));
+            Assert.InRange(Workers(m), 2, 4);
+        }
+        finally { fs.Gate.Set(); }
+        Assert.True(await slow.WaitAsync(MountedFs.Watchdog));
+    }
+
+    [Fact]
+    public async Task Growth_stops_at_MaxWorkers()
+    {
+        var fs = new BlockingLookupFs();
+        using var m = new MountedFs(fs, TransportKind.Threads, configure: o => { o.Workers = 1; o.MaxWorkers = 3; });
+        var slow = new List<Task<bool>>();
+        try
+        {
+            // Two workers blocked; the third reads on. A read that leaves nobody reading starts a worker (INIT's
+            // already did), so without the cap the "fast" LOOKUP would make a fourth.
+            for (int i = 0; i < 2; i++)
+            {
+                slow.Add(StatInBackground(m.PathOf($"slow{i}")));
+                Assert.True(fs.Entered.Wait(MountedFs.Watchdog), $"slow LOOKUP {i} never arrived");
+            }
+            Assert.True(m.Run(() => File.Exists(m.PathOf("fast"))));
+            Assert.Equal(3, Workers(m));
+        }
+        finally { fs.Gate.Set(); }
+        foreach (var t in slow) Assert.True(await t.WaitAsync(MountedFs.Watchdog));
+        Assert.Equal(3, Workers(m));
+    }
+}
