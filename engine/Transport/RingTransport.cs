@@ -90,13 +90,6 @@ internal sealed class RingTransport : ITransport
         private readonly Stack<Request> _idle = new();
         private bool _readPosted;
         private bool _sessionOver;
-        // File I/O asked for while requests are still being taken in; it reaches the ring together, so the block
-        // layer sees one batch (one plug, one device notification — a VM exit on virtio — instead of one each).
-        private readonly StagedFileIo[] _staged;
-        private int _stagedCount;
-        private bool _tookRequest;
-
-        private readonly record struct StagedFileIo(int RequestIndex, bool Write, int Fd, nint Address, int Length, long Offset);
 
         public Worker(RingTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
         {
@@ -107,7 +100,6 @@ internal sealed class RingTransport : ITransport
             _counts = counts;
             _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
             foreach (var r in _requests.All) r.FileIo = this;
-            _staged = new StagedFileIo[_requests.All.Length];
             _thread = new Thread(Run) { Name = $"fuselage-ring-{index}", IsBackground = true };
         }
 
@@ -157,8 +149,6 @@ internal sealed class RingTransport : ITransport
             {
                 DrainCompletedElsewhere();
                 if (_owner._stopping || _sessionOver) break;
-                if (_tookRequest) TakeQueuedRequests();
-                FlushStagedFileIo();
                 ring.SubmitAndWait(1);
                 ring.ForEachCqe(ref handler);
                 RequestStats.SampleAllocations(_counts);
@@ -168,43 +158,6 @@ internal sealed class RingTransport : ITransport
         private void DrainCompletedElsewhere()
         {
             while (_completedElsewhere.TryDequeue(out var req)) SendReply(req);
-        }
-
-        /// <summary>
-        /// After a READ brought a request, more are often queued behind it (a client with many in flight): take them
-        /// with plain non-blocking reads until the queue is empty, so their file I/O goes to the device in one batch.
-        /// </summary>
-        private void TakeQueuedRequests()
-        {
-            _tookRequest = false;
-            while (!_sessionOver && !_owner._stopping && _idle.TryPop(out var r))
-            {
-                nint n = Libc.Read(_fd, r.InputBuffer);
-                if (n <= 0)
-                {
-                    int errno = n < 0 ? Errno.Last : Errno.EIO;
-                    _idle.Push(r);
-                    if (errno is Errno.ENODEV or Errno.ECONNABORTED) _sessionOver = true;
-                    else if (errno is not (Errno.EAGAIN or Errno.EINTR or Errno.ENOENT))
-                        throw new ErrnoException("read /dev/fuse", errno);
-                    return; // EAGAIN: nothing queued; the posted READ waits for the next one
-                }
-                r.InputLength = (int)n;
-                _owner._dispatcher.Dispatch(r, _counts);
-            }
-        }
-
-        private void FlushStagedFileIo()
-        {
-            for (int i = 0; i < _stagedCount; i++)
-            {
-                var io = _staged[i];
-                ref var sqe = ref _ring!.GetSqe();
-                ulong userData = UserData(io.RequestIndex, KindFileIo);
-                if (io.Write) sqe.PrepareWrite(io.Fd, io.Address, (uint)io.Length, (ulong)io.Offset, userData);
-                else sqe.PrepareRead(io.Fd, io.Address, (uint)io.Length, (ulong)io.Offset, userData);
-            }
-            _stagedCount = 0;
         }
 
         private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << 2) | kind;
@@ -243,8 +196,10 @@ internal sealed class RingTransport : ITransport
         {
             // Only the owning thread touches the ring; a method that moved to another thread falls back to a syscall.
             if (Environment.CurrentManagedThreadId != _thread.ManagedThreadId || _sessionOver || _owner._stopping) return false;
-            // One file I/O per request at a time (the method awaits it), so the staging array never overflows.
-            _staged[_stagedCount++] = new StagedFileIo(request.PoolIndex, write, fd, address, length, offset);
+            ref var sqe = ref _ring!.GetSqe();
+            ulong userData = UserData(request.PoolIndex, KindFileIo);
+            if (write) sqe.PrepareWrite(fd, address, (uint)length, (ulong)offset, userData);
+            else sqe.PrepareRead(fd, address, (uint)length, (ulong)offset, userData);
             return true;
         }
 
@@ -293,9 +248,6 @@ internal sealed class RingTransport : ITransport
             }
             r.InputLength = res;
             EnsureReadPosted(); // the next request can arrive while this one is served
-            // With other requests of this worker still in flight the client is likely to have queued more; alone
-            // (one request at a time), an extra read would only find the queue empty.
-            _tookRequest = _idle.Count + 2 < _requests.All.Length;
             _owner._dispatcher.Dispatch(r, _counts);
         }
 
