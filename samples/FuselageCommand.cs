@@ -18,6 +18,7 @@ public static class FuselageCommand
           --workers N                      worker threads / queues (default: one per CPU)
           --max-workers N                  threads transport: grow to N workers while all are busy (default 16)
           --depth N                        requests in flight per worker (default 16)
+          --cache classic|passthrough      passthrough: the kernel reads and writes open files itself (root, Linux 6.9+)
           -o opt[,opt...]                  mount options: allow_other, default_permissions, fsname=, subtype=, max_read=, ro, ...
           -d                               trace every request and reply
           --stats                          print requests per opcode and per transport at unmount
@@ -115,6 +116,16 @@ public static class FuselageCommand
                     break;
                 case "--depth":
                     inv.Options.Depth = int.TryParse(Value(), out int d) && d is > 0 and <= 1024 ? d : throw new ArgumentException("--depth needs a number from 1 to 1024");
+                    break;
+                case "--cache":
+                    var mode = Value() switch
+                    {
+                        "classic" => CacheMode.Classic,
+                        "passthrough" => CacheMode.Passthrough,
+                        var c => throw new ArgumentException($"unknown cache mode '{c}' (classic or passthrough)"),
+                    };
+                    var classic = CoherencyPolicy.Classic;
+                    inv.Options.Policy = new CoherencyPolicy(mode, classic.AttrTimeout, classic.EntryTimeout, classic.NegativeTimeout);
                     break;
                 case "-o": MountOptions.Parse(Value(), inv.MountOptions); break;
                 case "-d" or "--debug": inv.Options.Debug = true; break;

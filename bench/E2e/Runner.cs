@@ -102,6 +102,8 @@ public static class Runner
             cleanup.Add(() => File.WriteAllText(UringParameter, enableUring));
         }
         else notes.Add($"fuselage-uring skipped: this kernel has no {UringParameter}.");
+        // Not a transport: the kernel does the file I/O itself (FUSE passthrough), over the ring transport.
+        systems.Add(new FuselageSystem(fuselageDll, "ring", kernelPassthrough: true));
         systems.RemoveAll(s => !filter.KeepsSystem(s.Name));
         foreach (var s in systems) cleanup.Add(s.Unmount);
 

@@ -132,19 +132,27 @@ public sealed class LibfuseSystem(string binary) : DaemonSystem
     }
 }
 
-/// <summary>The fuselage command's PassthroughFs with one transport and two workers (one per vCPU here).</summary>
-public sealed class FuselageSystem(string dll, string transport) : DaemonSystem
+/// <summary>
+/// The fuselage command's PassthroughFs with one transport and two workers (one per vCPU here). With
+/// <c>kernelPassthrough</c> it declares CacheMode.Passthrough: open files are registered as backing files and the
+/// kernel reads and writes them itself (the transport then carries only metadata).
+/// </summary>
+public sealed class FuselageSystem(string dll, string transport, bool kernelPassthrough = false) : DaemonSystem
 {
     public string Transport => transport;
-    public override string Name => $"fuselage-{transport}";
+    public override string Name => kernelPassthrough ? "fuselage-kernel-pt" : $"fuselage-{transport}";
     protected override string? ReadyLine => "mounted on";
 
-    public string Describe() => $"dotnet fuselage.dll mount passthrough SRC MNT --transport {transport} --workers 2 --stats";
+    private string[] Options => kernelPassthrough
+        ? ["--transport", transport, "--workers", "2", "--cache", "passthrough", "--stats"]
+        : ["--transport", transport, "--workers", "2", "--stats"];
+
+    public string Describe() => $"dotnet fuselage.dll mount passthrough SRC MNT {string.Join(' ', Options)}";
 
     protected override ProcessStartInfo Command(string source, string mountpoint)
     {
         var psi = new ProcessStartInfo("dotnet");
-        foreach (var a in new[] { dll, "mount", "passthrough", source, mountpoint, "--transport", transport, "--workers", "2", "--stats" })
+        foreach (var a in new[] { dll, "mount", "passthrough", source, mountpoint }.Concat(Options))
             psi.ArgumentList.Add(a);
         return psi;
     }

@@ -18,6 +18,9 @@ public abstract class FileSystem
     protected static ValueTask<int> Error(int errno) => new(-errno);
     private static ValueTask<int> NotImplemented => new(-Errno.ENOSYS);
 
+    /// <summary>Kernel passthrough of file I/O (<see cref="CacheMode.Passthrough"/>); set by <see cref="FuseServer.Start"/>, null before.</summary>
+    public BackingFiles? BackingFiles { get; internal set; }
+
     /// <summary>Called once at INIT: ask for capabilities and limits through <paramref name="connection"/>.</summary>
     public virtual void Init(FuseConnection connection) { }
 

@@ -207,6 +207,14 @@ public sealed class Request : IValueTaskSource<int>
     /// <summary>Reply of OPEN, OPENDIR, CREATE, TMPFILE: file handle and FOPEN_* flags.</summary>
     public ref FuseOpenOut Open => ref PayloadAs<FuseOpenOut>(Opcode is FuseOpcode.Create or FuseOpcode.Tmpfile ? Unsafe.SizeOf<FuseEntryOut>() : 0);
 
+    /// <summary>OPEN/CREATE: the kernel reads and writes this file through the backing file <paramref name="backingId"/> (<see cref="BackingFiles.Open"/>).</summary>
+    public void PassThroughTo(int backingId)
+    {
+        ref var open = ref Open;
+        open.OpenFlags |= (uint)FuseOpenReplyFlags.Passthrough;
+        open.BackingId = backingId;
+    }
+
     /// <summary>Reply of STATFS.</summary>
     public ref FuseKstatfs StatFs => ref PayloadAs<FuseKstatfs>();
 

@@ -1,3 +1,4 @@
+using Fuselage.Interop.Fuse;
 using Fuselage.Transport;
 
 namespace Fuselage;
@@ -49,6 +50,8 @@ public sealed class FuseServer : IDisposable
         _dispatcher.InitRefused += reason => _ready.TrySetException(new IOException(reason));
         Mount = FuseMount.Mount(mountpoint, mountOptions ?? new MountOptions());
         _notifications = new Notifications(Mount);
+        var dispatcher = _dispatcher;
+        _fs.BackingFiles = new BackingFiles(Mount, () => dispatcher.Connection is { } c && (c.Granted & FuseInitFlags.Passthrough) != 0);
         try
         {
             _transport = Options.Transport switch

@@ -101,6 +101,8 @@ public sealed class FuseConnection
             TimeGran = TimeGranularity,
             MaxPages = (ushort)((MaxWrite + PageSize - 1) / PageSize),
             RequestTimeout = RequestTimeout,
+            // Backing files are plain files of the server's (no FUSE-on-FUSE stacking below them).
+            MaxStackDepth = (Granted & FuseInitFlags.Passthrough) != 0 ? 1u : 0u,
         };
     }
 }

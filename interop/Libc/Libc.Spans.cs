@@ -23,6 +23,12 @@ public static unsafe partial class Libc
         fixed (byte* p = buffer) return pwrite(fd, p, (nuint)buffer.Length, offset);
     }
 
+    /// <summary>ioctl whose argument is a struct passed by address (FUSE_DEV_IOC_BACKING_OPEN takes fuse_backing_map).</summary>
+    public static int IoctlStruct<T>(int fd, ulong request, ref T argument) where T : unmanaged
+    {
+        fixed (T* p = &argument) return ioctl(fd, request, p);
+    }
+
     /// <summary>ioctl with a 32-bit in/out argument (FUSE_DEV_IOC_CLONE takes the source fd this way).</summary>
     public static int IoctlInt(int fd, ulong request, ref uint argument)
     {

@@ -557,7 +557,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             Span<byte> proc = stackalloc byte[32];
             int fd = Libc.OpenAt(Libc.AT_FDCWD, Libc.ProcFdPath(l.Fd, proc), (flags & ~Libc.O_NOFOLLOW) | Libc.O_CLOEXEC);
             if (fd < 0) return new(Err());
-            request.Open.Fh = (ulong)fd;
+            request.Open.Fh = HandleFor(request, fd);
             return Success;
         }
     }
@@ -577,10 +577,31 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             rc = DoLookup(pf.Fd, p, name, ref request.Entry);
             if (rc < 0) { Libc.close(fd); return new(rc); }
             FixNew(pf.Fd, p, name, request, perm, ref request.Entry);
-            request.Open.Fh = (ulong)fd;
+            request.Open.Fh = HandleFor(request, fd);
             return Success;
         }
     }
+
+    /// <summary>
+    /// fh = the open fd, and in passthrough mode (<see cref="CacheMode.Passthrough"/>) the backing id above it: the
+    /// kernel then reads and writes the file itself. Should registering fail, the file is served here instead.
+    /// </summary>
+    private ulong HandleFor(Request request, int fd)
+    {
+        if (BackingFiles is not { Enabled: true } backing) return (ulong)fd;
+        int id = backing.Open(fd);
+        if (id <= 0) return (ulong)fd;
+        request.PassThroughTo(id);
+        Interlocked.Increment(ref _backingIds);
+        return (ulong)(uint)fd | (ulong)(uint)id << 32;
+    }
+
+    private static int BackingIdOf(ulong fh) => (int)(fh >> 32);
+
+    private int _backingIds;
+
+    /// <summary>Backing ids registered for open files and not yet released.</summary>
+    public int OpenBackingIds => Volatile.Read(ref _backingIds);
 
     // Data moves between the file and the request's pinned buffers through the worker's own ring: the worker
     // keeps serving other requests while the disk works (a blocking pread would idle it), and nothing is copied.
@@ -615,6 +636,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     public override ValueTask<int> Release(Request request, ulong ino, ulong fh, int flags)
     {
         Libc.close((int)fh);
+        if (BackingIdOf(fh) is > 0 and int id && BackingFiles?.Close(id) == 0) Interlocked.Decrement(ref _backingIds);
         return Success;
     }
 

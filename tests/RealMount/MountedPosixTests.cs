@@ -17,13 +17,17 @@ public class MountedPosixTests
             foreach (var transport in new[] { TransportKind.Ring, TransportKind.Threads, TransportKind.Uring })
                 foreach (var (name, _) in PosixScenarios.All)
                     yield return [fs, transport, name];
+        // Kernel passthrough: reads and writes of open files never reach the server, whatever the transport.
+        foreach (var (name, _) in PosixScenarios.All)
+            yield return ["passthrough-kernel", TransportKind.Ring, name];
     }
 
     private static (MountedFs Mount, string? Source) MountSample(string fs, TransportKind transport)
     {
         if (fs == "memfs") return (new MountedFs(new MemFs(), transport), null);
         string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
-        return (new MountedFs(new PassthroughFs(source), transport), source);
+        Action<FuseServerOptions>? configure = fs == "passthrough-kernel" ? RealMount.KernelPassthroughTests.Declare : null;
+        return (new MountedFs(new PassthroughFs(source), transport, configure: configure), source);
     }
 
     [Theory]

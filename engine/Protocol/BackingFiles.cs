@@ -1,0 +1,41 @@
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+
+namespace Fuselage;
+
+/// <summary>
+/// FUSE passthrough (<see cref="CacheMode.Passthrough"/>, Linux 6.9+, CAP_SYS_ADMIN): a file of the server's own,
+/// registered here, is read and written by the kernel directly — READ and WRITE never reach the server. An OPEN or
+/// CREATE reply names it with <see cref="Request.PassThroughTo"/>; the id stays valid until <see cref="Close"/>,
+/// which the filesystem calls at RELEASE (the kernel keeps its own reference for the open file).
+/// </summary>
+public sealed class BackingFiles
+{
+    private readonly FuseMount _mount;
+    private readonly Func<bool> _granted;
+
+    internal BackingFiles(FuseMount mount, Func<bool> granted)
+    {
+        _mount = mount;
+        _granted = granted;
+    }
+
+    /// <summary>True once INIT granted FUSE_PASSTHROUGH (the policy declared it and the kernel offered it).</summary>
+    public bool Enabled => _granted();
+
+    /// <summary>Registers <paramref name="fd"/> (a regular file); returns its backing id (&gt; 0) or <c>-errno</c>.</summary>
+    public int Open(int fd)
+    {
+        if (!Enabled) return -Errno.EOPNOTSUPP;
+        var map = new FuseBackingMap { Fd = fd };
+        int id = Libc.IoctlStruct(_mount.Fd, FuseDeviceIoctl.BackingOpen, ref map);
+        return id > 0 ? id : id == 0 ? -Errno.EIO : -Errno.Last;
+    }
+
+    /// <summary>Releases a backing id; 0 or <c>-errno</c>.</summary>
+    public int Close(int backingId)
+    {
+        uint id = (uint)backingId;
+        return Libc.IoctlInt(_mount.Fd, FuseDeviceIoctl.BackingClose, ref id) < 0 ? -Errno.Last : 0;
+    }
+}
