@@ -60,7 +60,7 @@ public static class FuselageCommand
         {
             server.Start(inv.Mountpoint!, inv.MountOptions);
             var conn = server.Ready.GetAwaiter().GetResult();
-            Console.WriteLine($"fuselage: {inv.FileSystem} mounted on {server.Mount!.Mountpoint} (transport {server.TransportName}, {inv.Options.Workers} workers, max_write {conn.MaxWrite})");
+            Console.WriteLine($"fuselage: {inv.FileSystem} mounted on {server.Mount!.Mountpoint} (transport {server.TransportName}, {inv.Options.Workers} workers, max_write {conn.MaxWrite}{(inv.Options.Policy.Mode == CacheMode.Classic ? "" : $", cache {inv.Options.Policy.Mode.ToString().ToLowerInvariant()}")})");
         }
         catch (Exception e)
         {

@@ -114,6 +114,8 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         public int Users;               // leases using Fd right now
         public bool Pinned;             // root: never evicted
         public bool Forgotten;
+        public int BackingId;           // passthrough: the id its open files share
+        public int BackingOpens;        // open files using BackingId
         public readonly LinkedListNode<Inode> LruNode;
     }
 
@@ -557,7 +559,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             Span<byte> proc = stackalloc byte[32];
             int fd = Libc.OpenAt(Libc.AT_FDCWD, Libc.ProcFdPath(l.Fd, proc), (flags & ~Libc.O_NOFOLLOW) | Libc.O_CLOEXEC);
             if (fd < 0) return new(Err());
-            request.Open.Fh = HandleFor(request, fd);
+            request.Open.Fh = HandleFor(request, ino, fd);
             return Success;
         }
     }
@@ -577,31 +579,55 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             rc = DoLookup(pf.Fd, p, name, ref request.Entry);
             if (rc < 0) { Libc.close(fd); return new(rc); }
             FixNew(pf.Fd, p, name, request, perm, ref request.Entry);
-            request.Open.Fh = HandleFor(request, fd);
+            request.Open.Fh = HandleFor(request, request.Entry.NodeId, fd);
             return Success;
         }
     }
 
     /// <summary>
     /// fh = the open fd, and in passthrough mode (<see cref="CacheMode.Passthrough"/>) the backing id above it: the
-    /// kernel then reads and writes the file itself. Should registering fail, the file is served here instead.
+    /// kernel then reads and writes the file itself. The kernel allows one backing file per inode at a time (a second
+    /// one fails the open with EIO), so concurrent opens of an inode share the id registered by the first; the kernel
+    /// still opens its own backing file per open, with that open's flags. Should registering fail, the file is
+    /// served here instead.
     /// </summary>
-    private ulong HandleFor(Request request, int fd)
+    private ulong HandleFor(Request request, ulong ino, int fd)
     {
-        if (BackingFiles is not { Enabled: true } backing) return (ulong)fd;
-        int id = backing.Open(fd);
-        if (id <= 0) return (ulong)fd;
+        if (BackingFiles is not { Enabled: true } backing || Node(ino) is not { } node) return (ulong)fd;
+        int id;
+        lock (_lock)
+        {
+            if (node.BackingOpens == 0)
+            {
+                id = backing.Open(fd);
+                if (id <= 0) return (ulong)fd;
+                node.BackingId = id;
+                _backingIds++;
+            }
+            node.BackingOpens++;
+            id = node.BackingId;
+        }
         request.PassThroughTo(id);
-        Interlocked.Increment(ref _backingIds);
         return (ulong)(uint)fd | (ulong)(uint)id << 32;
     }
 
-    private static int BackingIdOf(ulong fh) => (int)(fh >> 32);
+    private void ReleaseBacking(ulong ino, ulong fh)
+    {
+        int id = (int)(fh >> 32);
+        if (id <= 0 || BackingFiles is not { } backing) return;
+        lock (_lock)
+        {
+            // The kernel holds the inode while a file is open, so its node is still here.
+            if (_byId.TryGetValue(ino, out var node) && node.BackingId == id && --node.BackingOpens > 0) return;
+            if (node?.BackingId == id) node.BackingId = 0;
+            if (backing.Close(id) == 0) _backingIds--;
+        }
+    }
 
     private int _backingIds;
 
     /// <summary>Backing ids registered for open files and not yet released.</summary>
-    public int OpenBackingIds => Volatile.Read(ref _backingIds);
+    public int OpenBackingIds { get { lock (_lock) return _backingIds; } }
 
     // Data moves between the file and the request's pinned buffers through the worker's own ring: the worker
     // keeps serving other requests while the disk works (a blocking pread would idle it), and nothing is copied.
@@ -636,7 +662,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     public override ValueTask<int> Release(Request request, ulong ino, ulong fh, int flags)
     {
         Libc.close((int)fh);
-        if (BackingIdOf(fh) is > 0 and int id && BackingFiles?.Close(id) == 0) Interlocked.Decrement(ref _backingIds);
+        ReleaseBacking(ino, fh);
         return Success;
     }
 

@@ -217,6 +217,8 @@ public class CommandLineTests
     [InlineData("--bogus", "mount", "memfs", "/tmp")]
     [InlineData("mount", "nosuchfs", "/tmp")]
     [InlineData("mount", "memfs", "/tmp", "--workers", "zero")]
+    [InlineData("mount", "memfs", "/tmp", "--max-workers", "0")]
+    [InlineData("mount", "passthrough", "/tmp", "/tmp", "--cache", "writeback-ish")]
     [InlineData("unmount", "/tmp")]
     public void A_bad_argument_exits_non_zero_with_a_one_line_reason(params string[] args)
     {

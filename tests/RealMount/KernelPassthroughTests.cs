@@ -66,6 +66,47 @@ public class KernelPassthroughTests
     }
 
     [Fact]
+    public void Concurrent_opens_of_one_file_share_its_backing_file()
+    {
+        string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
+        var fs = new PassthroughFs(source);
+        try
+        {
+            using (var m = new MountedFs(fs, TransportKind.Ring, configure: Declare))
+            {
+                m.Run(() =>
+                {
+                    File.WriteAllBytes(m.PathOf("f"), [1, 2, 3, 4]);
+                    // The kernel takes one backing file per inode: a second, different one would fail this open (EIO).
+                    int reader = Posix.Open(m.PathOf("f"), Posix.O_RDONLY);
+                    int writer = Posix.Open(m.PathOf("f"), Posix.O_RDWR);
+                    Assert.True(reader >= 0 && writer >= 0, $"open: {reader}, {writer}");
+                    try
+                    {
+                        Assert.Equal(1, fs.OpenBackingIds);
+                        Assert.Equal(1, Posix.PWrite(writer, [9], 0));
+                        var buffer = new byte[4];
+                        Assert.Equal(4, Posix.PRead(reader, buffer, 0));
+                        Assert.Equal(new byte[] { 9, 2, 3, 4 }, buffer);
+                    }
+                    finally
+                    {
+                        Posix.Close(reader);
+                        Posix.Close(writer);
+                    }
+                });
+                Assert.Equal(0, m.Server.Stats!.CountOf(FuseOpcode.Read));
+                Assert.True(SpinWait.SpinUntil(() => fs.OpenBackingIds == 0, MountedFs.Watchdog), $"{fs.OpenBackingIds} backing ids never released");
+            }
+        }
+        finally
+        {
+            fs.Dispose();
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_backing_id_is_valid_until_closed()
     {
         string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
