@@ -53,6 +53,14 @@ public class LifecycleTests
     /// <summary>Started directly (no shell in between) so that killing it kills the process blocked in the kernel.</summary>
     private static Process Client(string program, params string[] args) => Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true })!;
 
+    /// <summary>Waits for the client's request to reach the slow method; a client that ends first fails the test with its reason.</summary>
+    private static async Task ReachesTheFileSystem(SlowFs fs, Process client, MountedFs m)
+    {
+        var first = await Task.WhenAny(fs.Started.Task, client.WaitForExitAsync()).WaitAsync(MountedFs.Watchdog);
+        if (first != fs.Started.Task)
+            Assert.Fail($"{client.StartInfo.FileName} exited ({client.ExitCode}) before its request reached the filesystem: {client.StandardError.ReadToEnd()}{m.FormatLog()}");
+    }
+
     private static void KillHard(Process p)
     {
         try { p.Kill(); } catch (InvalidOperationException) { }
@@ -65,7 +73,7 @@ public class LifecycleTests
         var fs = new SlowFs();
         using var m = new MountedFs(fs, transport);
         using var client = Client("stat", m.PathOf("slow"));
-        await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+        await ReachesTheFileSystem(fs, client, m);
         KillHard(client); // a fatal signal on a request the server already holds: the kernel sends INTERRUPT
         await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog);
         Assert.True(client.WaitForExit(MountedFs.Watchdog));
@@ -93,7 +101,7 @@ public class LifecycleTests
             // An O_DIRECT read with FUSE_ASYNC_DIO waits uninterruptibly: the kernel sends no INTERRUPT and the
             // killed client lingers until the request ends. Teardown must end it and release the client.
             client = Client("dd", $"if={file}", "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none");
-            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+            await ReachesTheFileSystem(fs, client, m);
             KillHard(client);
             await Task.Run(() => m.Server.Stop()).WaitAsync(MountedFs.Watchdog);
             await fs.Cancelled.Task.WaitAsync(MountedFs.Watchdog); // teardown cancels methods still waiting
@@ -117,7 +125,7 @@ public class LifecycleTests
         try
         {
             client = Client("stat", m.PathOf("slow"));
-            await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+            await ReachesTheFileSystem(fs, client, m);
             var stop = Task.Run(() => m.Server.Stop());
             await stop.WaitAsync(MountedFs.Watchdog);
             await m.Server.Completion.WaitAsync(MountedFs.Watchdog);
@@ -138,7 +146,7 @@ public class LifecycleTests
         var fs = new SlowFs();
         using var m = new MountedFs(fs, transport);
         using var client = Client("stat", m.PathOf("slow"));
-        await fs.Started.Task.WaitAsync(MountedFs.Watchdog);
+        await ReachesTheFileSystem(fs, client, m);
         Assert.True(m.Server.Mount!.Abort());
         await m.Server.Completion.ContinueWith(_ => { }).WaitAsync(MountedFs.Watchdog);
         Assert.True(client.WaitForExit(MountedFs.Watchdog));
