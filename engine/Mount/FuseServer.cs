@@ -51,7 +51,7 @@ public sealed class FuseServer : IDisposable
         Mount = FuseMount.Mount(mountpoint, mountOptions ?? new MountOptions());
         _notifications = new Notifications(Mount);
         var dispatcher = _dispatcher;
-        _fs.BackingFiles = new BackingFiles(Mount, () => dispatcher.Connection is { } c && (c.Granted & FuseInitFlags.Passthrough) != 0);
+        _fs.BackingFiles = new BackingFiles(Mount, () => dispatcher.Connection is { } c && (c.Granted & FuseInitFlags.Passthrough) != 0, dispatcher.Log);
         try
         {
             _transport = Options.Transport switch

@@ -13,11 +13,14 @@ public sealed class BackingFiles
 {
     private readonly FuseMount _mount;
     private readonly Func<bool> _granted;
+    private readonly Action<string> _log;
+    private int _failureLogged;
 
-    internal BackingFiles(FuseMount mount, Func<bool> granted)
+    internal BackingFiles(FuseMount mount, Func<bool> granted, Action<string> log)
     {
         _mount = mount;
         _granted = granted;
+        _log = log;
     }
 
     /// <summary>True once INIT granted FUSE_PASSTHROUGH (the policy declared it and the kernel offered it).</summary>
@@ -29,7 +32,12 @@ public sealed class BackingFiles
         if (!Enabled) return -Errno.EOPNOTSUPP;
         var map = new FuseBackingMap { Fd = fd };
         int id = Libc.IoctlStruct(_mount.Fd, FuseDeviceIoctl.BackingOpen, ref map);
-        return id > 0 ? id : id == 0 ? -Errno.EIO : -Errno.Last;
+        if (id > 0) return id;
+        int error = id == 0 ? Errno.EIO : Errno.Last;
+        // Once: a filesystem that falls back to serving the I/O itself still works, only slower; say why.
+        if (Interlocked.Exchange(ref _failureLogged, 1) == 0)
+            _log($"fuselage: passthrough: FUSE_DEV_IOC_BACKING_OPEN failed (errno {error}{(error == Errno.EPERM ? ": needs CAP_SYS_ADMIN" : "")}); further failures are not logged");
+        return -error;
     }
 
     /// <summary>Releases a backing id; 0 or <c>-errno</c>.</summary>

@@ -123,6 +123,10 @@ public class KernelPassthroughTests
                 Assert.True(id > 0, $"BACKING_OPEN: {id}");
                 Assert.Equal(0, fs.BackingFiles.Close(id));
                 Assert.Equal(-Errno.ENOENT, fs.BackingFiles.Close(id));
+                // A failure is answered with its errno and logged once (the filesystem may fall back on each open).
+                Assert.Equal(-Errno.EBADF, fs.BackingFiles.Open(-1));
+                Assert.Equal(-Errno.EBADF, fs.BackingFiles.Open(-1));
+                Assert.Single(m.LogLines, l => l.Contains("BACKING_OPEN failed (errno 9"));
             }
             finally { Posix.Close(fd); }
         }
