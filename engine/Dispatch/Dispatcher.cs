@@ -14,6 +14,7 @@ internal sealed class Dispatcher
     private readonly FileSystem _fs;
     private readonly FuseServerOptions _options;
     private readonly InFlightTable _inFlight;
+    private int _tableFullLogged;
     private readonly Action<string> _log;
     private int _initialized;
 
@@ -105,7 +106,9 @@ internal sealed class Dispatcher
     private void Await(Request req, ValueTask<int> pending)
     {
         Interlocked.Increment(ref _pendingCount);
-        _inFlight.TryRegister(req);
+        // The table is sized for every request the transport can hold; a miss is a sizing bug: say so, once.
+        if (!_inFlight.TryRegister(req) && Interlocked.Exchange(ref _tableFullLogged, 1) == 0)
+            _log($"fuselage: in-flight table full: unique {req.Unique} cannot be interrupted or cancelled at teardown");
         req.Pending = pending;
         req.Dispatcher = this;
         pending.GetAwaiter().UnsafeOnCompleted(req.OnPendingComplete);

@@ -43,8 +43,14 @@ public sealed class FuseServer : IDisposable
         if (_transport is not null) throw new InvalidOperationException("already started");
         if (Options.Policy.Unsupported is { } why) throw new NotSupportedException(why);
         if (Options.Transport == TransportKind.Uring) UringSupport.ThrowIfDisabled();
-        // Every request that can wait at once must fit the interrupt table: uring has a queue per possible CPU.
-        int queues = Options.Transport == TransportKind.Uring ? UringTransport.PossibleCpus() : Math.Max(1, Options.Workers);
+        // Every request that can wait at once must fit the interrupt table: uring has a queue per possible CPU, and
+        // the threads transport may grow to its MaxWorkers.
+        int queues = Options.Transport switch
+        {
+            TransportKind.Uring => UringTransport.PossibleCpus(),
+            TransportKind.Threads => ThreadsTransport.MaxWorkersFor(Options),
+            _ => Math.Max(1, Options.Workers),
+        };
         _dispatcher = new Dispatcher(_fs, Options, Math.Max(1, Options.Depth) * queues + 8);
         _dispatcher.Initialized += conn => _ready.TrySetResult(conn);
         _dispatcher.InitRefused += reason => _ready.TrySetException(new IOException(reason));

@@ -22,7 +22,7 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
     private uint _maxWrite;
     private int _readersWaiting; // workers blocked in read(); hot path: two interlocked operations per request
     private volatile int _workerCount;
-    private int _growthQueued;
+    private int _growthRequests; // growth asked for and not yet handled by the work item
 
     public ThreadsTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
     {
@@ -38,13 +38,18 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
     /// <summary>Workers the threads transport may grow to when <see cref="FuseServerOptions.MaxWorkers"/> is not set (libfuse's max_threads is 10).</summary>
     public const int DefaultMaxWorkers = 16;
 
-    public int WorkerCount { get { lock (_growing) return _workers.Count; } }
+    /// <summary>The most workers a threads transport with these options will run (it sizes the interrupt table too).</summary>
+    public static int MaxWorkersFor(FuseServerOptions options)
+    {
+        int initial = Math.Max(1, options.Workers);
+        return Math.Max(initial, options.MaxWorkers ?? DefaultMaxWorkers);
+    }
 
     public void Start()
     {
         _maxWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit;
         int initial = Math.Max(1, _options.Workers);
-        _maxWorkers = Math.Max(initial, _options.MaxWorkers ?? Math.Max(initial, DefaultMaxWorkers));
+        _maxWorkers = MaxWorkersFor(_options);
         lock (_growing)
         {
             for (int i = 0; i < initial; i++)
@@ -64,14 +69,19 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
     /// </summary>
     private void RequestGrowth()
     {
-        if (_workerCount >= _maxWorkers || Interlocked.Exchange(ref _growthQueued, 1) != 0) return;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        if (_workerCount >= _maxWorkers) return;
+        // Counted, not flagged: a request made while a worker is being added (the new one may already be the
+        // last reader) must not be lost, or the transport would stop reading with every worker busy.
+        if (Interlocked.Increment(ref _growthRequests) == 1) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     void IThreadPoolWorkItem.Execute()
     {
-        try { Grow(); }
-        finally { Volatile.Write(ref _growthQueued, 0); }
+        do
+        {
+            try { Grow(); }
+            catch (Exception e) { _dispatcher.Log($"fuselage: threads: adding a worker failed: {e.Message}"); }
+        } while (Interlocked.Decrement(ref _growthRequests) != 0);
     }
 
     private void Grow()

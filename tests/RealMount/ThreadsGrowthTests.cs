@@ -45,6 +45,24 @@ public class ThreadsGrowthTests
         }
     }
 
+    /// <summary>LOOKUP of "slow&lt;n&gt;" waits (without holding its thread) until cancelled.</summary>
+    private sealed class WaitingLookupFs : FileSystem
+    {
+        public readonly SemaphoreSlim Entered = new(0);
+        public int Cancelled;
+
+        public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
+            => name.StartsWith("slow"u8) ? WaitForCancellation(request.CancellationToken) : Error(Errno.ENOENT);
+
+        private async ValueTask<int> WaitForCancellation(CancellationToken token)
+        {
+            Entered.Release();
+            try { await Task.Delay(Timeout.Infinite, token); }
+            catch (OperationCanceledException) { Interlocked.Increment(ref Cancelled); throw; }
+            return 0;
+        }
+    }
+
     private static int Workers(MountedFs m) => m.Server.Stats!.PerSource().Keys.Count(k => k.StartsWith("threads/", StringComparison.Ordinal));
 
     private static Task<bool> StatInBackground(string path) =>
@@ -89,5 +107,19 @@ public class ThreadsGrowthTests
         finally { fs.Gate.Set(); }
         foreach (var t in slow) Assert.True(await t.WaitAsync(MountedFs.Watchdog));
         Assert.Equal(3, Workers(m));
+    }
+
+    [Fact]
+    public async Task Requests_waiting_on_grown_workers_are_still_cancelled_at_teardown()
+    {
+        // One request per worker (depth 1): eleven waiting lookups need eleven workers, all but one grown. Every one
+        // must be reachable by INTERRUPT and by teardown, so the in-flight table is sized for MaxWorkers.
+        var fs = new WaitingLookupFs();
+        using var m = new MountedFs(fs, TransportKind.Threads, configure: o => { o.Workers = 1; o.Depth = 1; o.MaxWorkers = 12; });
+        var clients = Enumerable.Range(0, 11).Select(i => StatInBackground(m.PathOf($"slow{i}"))).ToList();
+        for (int i = 0; i < clients.Count; i++) Assert.True(fs.Entered.Wait(MountedFs.Watchdog), $"only {i} lookups arrived");
+        await Task.Run(() => m.Server.Stop()).WaitAsync(MountedFs.Watchdog);
+        Assert.Equal(clients.Count, Volatile.Read(ref fs.Cancelled));
+        await Task.WhenAll(clients).WaitAsync(MountedFs.Watchdog);
     }
 }
