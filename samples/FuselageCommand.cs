@@ -124,8 +124,7 @@ public static class FuselageCommand
                         "passthrough" => CacheMode.Passthrough,
                         var c => throw new ArgumentException($"unknown cache mode '{c}' (classic or passthrough)"),
                     };
-                    var classic = CoherencyPolicy.Classic;
-                    inv.Options.Policy = new CoherencyPolicy(mode, classic.AttrTimeout, classic.EntryTimeout, classic.NegativeTimeout);
+                    inv.Options.Policy = CoherencyPolicy.Classic.WithMode(mode);
                     break;
                 case "-o": MountOptions.Parse(Value(), inv.MountOptions); break;
                 case "-d" or "--debug": inv.Options.Debug = true; break;

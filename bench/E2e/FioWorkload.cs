@@ -41,7 +41,7 @@ public sealed class FioWorkload(string name, string readWrite, string blockSize,
     {
         try
         {
-            using var doc = JsonDocument.Parse(stdout[stdout.IndexOf('{')..]);
+            using var doc = ParseJson(stdout);
             var errors = doc.RootElement.GetProperty("jobs").EnumerateArray()
                 .Select(j => j.GetProperty("error").GetInt32()).Where(e => e != 0).Distinct().ToList();
             return errors.Count > 0 ? $"job errno {string.Join(", ", errors)}" : "";
@@ -55,7 +55,7 @@ public sealed class FioWorkload(string name, string readWrite, string blockSize,
     private static WorkloadResult Parse(string json)
     {
         // fio may print warnings before the JSON document.
-        using var doc = JsonDocument.Parse(json[json.IndexOf('{')..]);
+        using var doc = ParseJson(json);
         var job = doc.RootElement.GetProperty("jobs")[0];
         long operations = 0;
         double iops = 0, p99Nanoseconds = 0;
@@ -74,4 +74,7 @@ public sealed class FioWorkload(string name, string readWrite, string blockSize,
         }
         return new WorkloadResult(operations, iops, p99Nanoseconds / 1000);
     }
+
+    /// <summary>fio prints warnings before its JSON; parse from the first brace.</summary>
+    private static JsonDocument ParseJson(string output) => JsonDocument.Parse(output[output.IndexOf('{')..]);
 }

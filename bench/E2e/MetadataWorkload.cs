@@ -33,7 +33,7 @@ public sealed class MetadataWorkload(int files, int threads) : Workload
                 string dir = Path.Combine(root, $"t{t}");
                 Directory.CreateDirectory(dir);
                 start.SignalAndWait();
-                if (t == 0) Interlocked.CompareExchange(ref began, Stopwatch.GetTimestamp(), 0);
+                if (t == 0) began = Stopwatch.GetTimestamp(); // read after Join
                 timings[t] = RunOneDirectory(dir, perThread);
             }
             catch (Exception e) { errors[t] = e; start.RemoveParticipant(); }
@@ -56,22 +56,21 @@ public sealed class MetadataWorkload(int files, int threads) : Workload
     {
         var timings = new long[count * 3 + 1];
         int n = 0;
-        int dirFd = Libc.open(dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
-        if (dirFd < 0) throw new IOException($"open {dir}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        int dirFd = ErrnoException.Check(Libc.open(dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), $"open {dir}");
         try
         {
             var names = Enumerable.Range(0, count).Select(i => System.Text.Encoding.ASCII.GetBytes($"f{i:D6}")).ToArray();
             foreach (var name in names)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                int fd = Check(Libc.OpenAt(dirFd, name, Libc.O_CREAT | Libc.O_WRONLY | Libc.O_CLOEXEC, 0x1A4), "create");
+                int fd = ErrnoException.Check(Libc.OpenAt(dirFd, name, Libc.O_CREAT | Libc.O_WRONLY | Libc.O_CLOEXEC, 0x1A4), "create");
                 Libc.close(fd);
                 timings[n++] = Stopwatch.GetTimestamp() - t0;
             }
             foreach (var name in names)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                Check(Libc.FStatAt(dirFd, name, out _, 0), "stat");
+                ErrnoException.Check(Libc.FStatAt(dirFd, name, out _, 0), "stat");
                 timings[n++] = Stopwatch.GetTimestamp() - t0;
             }
             long l0 = Stopwatch.GetTimestamp();
@@ -81,14 +80,11 @@ public sealed class MetadataWorkload(int files, int threads) : Workload
             foreach (var name in names)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                Check(Libc.UnlinkAt(dirFd, name, 0), "unlink");
+                ErrnoException.Check(Libc.UnlinkAt(dirFd, name, 0), "unlink");
                 timings[n++] = Stopwatch.GetTimestamp() - t0;
             }
         }
         finally { Libc.close(dirFd); }
         return timings;
     }
-
-    private static int Check(int rc, string what) =>
-        rc >= 0 ? rc : throw new IOException($"{what}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
 }

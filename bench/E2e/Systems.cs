@@ -61,7 +61,7 @@ public abstract class DaemonSystem : SystemUnderTest
         daemon.BeginOutputReadLine();
         daemon.BeginErrorReadLine();
 
-        bool mounted = Mounts.WaitUntil(() => daemon.HasExited || (Mounts.IsFuse(mountpoint) && (ReadyLine is null || Volatile.Read(ref ready))), MountTimeout);
+        bool mounted = Mounts.WaitUntil(() => daemon.HasExited || (FuseMount.IsMounted(mountpoint) && (ReadyLine is null || Volatile.Read(ref ready))), MountTimeout);
         if (daemon.HasExited || !mounted)
         {
             Unmount();
@@ -112,16 +112,15 @@ public sealed class LibfuseSystem(string binary) : DaemonSystem
 
     public override string Name => "libfuse";
 
-    public string Describe() => $"passthrough_ll -f{(_cloneFd ? " -o clone_fd" : "")} -o cache=auto,timeout=1 -o source=SRC MNT";
+    private string[] Arguments(string source, string mountpoint) =>
+        ["-f", .. _cloneFd ? ["-o", "clone_fd"] : Array.Empty<string>(), "-o", $"cache=auto,timeout=1,source={source}", mountpoint];
+
+    public string Describe() => $"passthrough_ll {string.Join(' ', Arguments("SRC", "MNT"))}";
 
     protected override ProcessStartInfo Command(string source, string mountpoint)
     {
         var psi = new ProcessStartInfo(binary);
-        psi.ArgumentList.Add("-f");
-        if (_cloneFd) { psi.ArgumentList.Add("-o"); psi.ArgumentList.Add("clone_fd"); }
-        psi.ArgumentList.Add("-o");
-        psi.ArgumentList.Add($"cache=auto,timeout=1,source={source}");
-        psi.ArgumentList.Add(mountpoint);
+        foreach (var a in Arguments(source, mountpoint)) psi.ArgumentList.Add(a);
         return psi;
     }
 
@@ -143,9 +142,8 @@ public sealed class FuselageSystem(string dll, string transport, bool kernelPass
     public override string Name => kernelPassthrough ? "fuselage-kernel-pt" : $"fuselage-{transport}";
     protected override string? ReadyLine => "mounted on";
 
-    private string[] Options => kernelPassthrough
-        ? ["--transport", transport, "--workers", "2", "--cache", "passthrough", "--stats"]
-        : ["--transport", transport, "--workers", "2", "--stats"];
+    private string[] Options =>
+        ["--transport", transport, "--workers", "2", .. kernelPassthrough ? ["--cache", "passthrough"] : Array.Empty<string>(), "--stats"];
 
     public string Describe() => $"dotnet fuselage.dll mount passthrough SRC MNT {string.Join(' ', Options)}";
 

@@ -50,13 +50,15 @@ public sealed class Request : IValueTaskSource<int>
     // READ data at the start of a page (an O_DIRECT backing file accepts it), WRITE data after its 80 bytes of
     // headers likewise. O_DIRECT on ext4 refused the unaligned spans with EINVAL.
     internal const int AlignedPayloadOffset = NativeSlab.PageSize;
-    internal const int AlignedInputStart = 4096 - FuseInHeaderSize - 40; // fuse_in_header + fuse_write_in
+    internal const int AlignedInputStart = NativeSlab.PageSize - WriteDataStart;
 
     /// <summary>The header and the largest fixed-size reply struct: what <see cref="ResetForReuse"/> zeroes.</summary>
     internal static readonly int FixedReplyBytes = FuseOutHeaderSize + Math.Max(
         Math.Max(Unsafe.SizeOf<FuseEntryOut>() + Unsafe.SizeOf<FuseOpenOut>(), Unsafe.SizeOf<FuseStatxOut>()),
         Math.Max(Math.Max(Unsafe.SizeOf<FuseAttrOut>(), Unsafe.SizeOf<FuseKstatfs>()), Math.Max(Unsafe.SizeOf<FuseLkOut>(), Unsafe.SizeOf<FuseIoctlOut>())));
     internal const int FuseInHeaderSize = 40;
+    /// <summary>Where a WRITE's data begins in the request: after fuse_in_header and the 40-byte fuse_write_in.</summary>
+    private const int WriteDataStart = FuseInHeaderSize + 40;
 
     internal IReplySink Sink { get; }
     /// <summary>The owning worker's ring, when it has one, for <see cref="ReadFileAsync"/> and <see cref="WritePayloadAsync"/>.</summary>
@@ -167,9 +169,8 @@ public sealed class Request : IValueTaskSource<int>
     public ValueTask<int> WritePayloadAsync(int fd, long offset)
     {
         if (Opcode != FuseOpcode.Write) throw new InvalidOperationException("WritePayloadAsync serves WRITE requests only");
-        const int dataStart = FuseInHeaderSize + 40; // after fuse_write_in
         int length = (int)MemoryMarshal.Read<FuseWriteIn>(InputBuffer[FuseInHeaderSize..]).Size;
-        return Submit(write: true, fd, InputAddress + dataStart, length, offset);
+        return Submit(write: true, fd, InputAddress + WriteDataStart, length, offset);
     }
 
     private ValueTask<int> Submit(bool write, int fd, nint address, int length, long offset)
@@ -177,9 +178,8 @@ public sealed class Request : IValueTaskSource<int>
         _io.Reset();
         if (FileIo is { } io && io.TrySubmit(this, write, fd, address, length, offset))
             return new ValueTask<int>(this, _io.Version);
-        int dataStart = FuseInHeaderSize + 40;
         nint n = write
-            ? Libc.PWrite(fd, InputBuffer.Slice(dataStart, length), offset)
+            ? Libc.PWrite(fd, InputBuffer.Slice(WriteDataStart, length), offset)
             : Libc.PRead(fd, Data[..length], offset);
         return new ValueTask<int>(n < 0 ? -Errno.Last : (int)n);
     }

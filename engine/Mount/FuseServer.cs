@@ -89,7 +89,7 @@ public sealed class FuseServer : IDisposable
         if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
         // Unmount first: the workers then see the session end (ENODEV) after serving what was in flight.
         try { Mount?.Unmount(lazy: false); }
-        catch (Exception e) { _dispatcher?.Log($"fuselage: unmount failed: {e.Message}; detaching"); try { Mount?.Unmount(lazy: true); } catch { } }
+        catch (Exception e) { _dispatcher?.Log($"fuselage: unmount failed: {e.Message}"); } // umount2 detaches a busy mount itself
         _transport?.Stop();
         // Methods still waiting (on I/O, on a lock, on an interrupt that will never come) are told to give up.
         _dispatcher?.CancelInFlight();
@@ -100,9 +100,9 @@ public sealed class FuseServer : IDisposable
             Mount?.Abort();
             stopped = Finished(_transport!.Completion, timeout);
         }
-        // A detached mount still in use would keep its callers waiting for replies nobody sends: abort it.
-        // Only then: after a clean unmount its fusectl number may already belong to another mount.
-        if (stopped && Mount is { DetachedWhileBusy: true } busy) busy.Abort();
+        // A detached mount still in use would keep its callers waiting for replies nobody sends: abort it (unless
+        // done just above). Only then: after a clean unmount its fusectl number may already belong to another mount.
+        else if (Mount is { DetachedWhileBusy: true } busy) busy.Abort();
         // Buffers are freed only when neither the kernel nor a late method can still write into them.
         if (stopped && (_dispatcher is null || _dispatcher.WaitForPending(timeout))) _transport?.Dispose();
         else _dispatcher?.Log("fuselage: requests still running after teardown; leaving their buffers allocated");

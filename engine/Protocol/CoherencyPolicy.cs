@@ -48,6 +48,9 @@ public sealed class CoherencyPolicy
     private readonly ulong _attrSec, _entrySec, _negativeSec;
     private readonly uint _attrNsec, _entryNsec, _negativeNsec;
 
+    /// <summary>The same timeouts under another mode.</summary>
+    public CoherencyPolicy WithMode(CacheMode mode) => new(mode, AttrTimeout, EntryTimeout, NegativeTimeout);
+
     public CacheMode Mode { get; }
     public TimeSpan AttrTimeout { get; }
     public TimeSpan EntryTimeout { get; }

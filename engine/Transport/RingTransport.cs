@@ -198,8 +198,7 @@ internal sealed class RingTransport : ITransport
             if (Environment.CurrentManagedThreadId != _thread.ManagedThreadId || _sessionOver || _owner._stopping) return false;
             ref var sqe = ref _ring!.GetSqe();
             ulong userData = UserData(request.PoolIndex, KindFileIo);
-            if (write) sqe.PrepareWrite(fd, address, (uint)length, (ulong)offset, userData);
-            else sqe.PrepareRead(fd, address, (uint)length, (ulong)offset, userData);
+            sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, userData);
             return true;
         }
 

@@ -202,7 +202,7 @@ internal sealed class UringTransport : ITransport
                     EnableWake = true,
                 });
                 if ((_ring.AcceptedFlags & IoUringSetupFlags.Sqe128) == 0) throw new NotSupportedException("the kernel refused 128-byte SQEs");
-                for (int i = 0; i < _entries.Length; i++) PrepareRegister(i);
+                for (int i = 0; i < _entries.Length; i++) PrepareCommand(i, FuseUringCommand.Register);
                 _ring.Submit();
             }
             catch (Exception e) { _startError = e; }
@@ -247,8 +247,6 @@ internal sealed class UringTransport : ITransport
             _parked++;
         }
 
-        private void PrepareRegister(int index) => PrepareCommand(index, FuseUringCommand.Register);
-
         // user_data = entry index | kind << 32
         private const ulong KindCommand = 0, KindFileIo = 1;
         private static ulong UserData(int index, ulong kind) => (uint)index | kind << 32;
@@ -258,8 +256,7 @@ internal sealed class UringTransport : ITransport
             if (Environment.CurrentManagedThreadId != _thread.ManagedThreadId || _sessionOver) return false;
             ref var sqe = ref _ring!.GetSqe();
             ulong userData = UserData(request.PoolIndex, KindFileIo);
-            if (write) sqe.PrepareWrite(fd, address, (uint)length, (ulong)offset, userData);
-            else sqe.PrepareRead(fd, address, (uint)length, (ulong)offset, userData);
+            sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, userData);
             return true;
         }
 
@@ -310,7 +307,7 @@ internal sealed class UringTransport : ITransport
                 _owner._dispatcher.Log($"fuselage: uring/q{_qid}: malformed entry (len {inHeader.Len}, payload {payloadSize}); replied EIO");
                 MemoryMarshal.Write(header, new FuseOutHeader { Len = 16, Error = -Errno.EIO, Unique = inHeader.Unique });
                 MemoryMarshal.Write(header[PayloadSizeOffset..], 0u);
-                PrepareCommand(IndexOf(e), FuseUringCommand.CommitAndFetch);
+                PrepareCommand(e.Request.PoolIndex, FuseUringCommand.CommitAndFetch);
                 return;
             }
             int start = Scratch - Request.FuseInHeaderSize - (int)opArg;
@@ -321,8 +318,6 @@ internal sealed class UringTransport : ITransport
             req.InputLength = (int)inHeader.Len;
             _owner._dispatcher.Dispatch(req, _counts);
         }
-
-        private int IndexOf(Entry e) => e.Request.PoolIndex;
 
         public void Complete(Request request)
         {

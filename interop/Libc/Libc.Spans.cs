@@ -30,8 +30,5 @@ public static unsafe partial class Libc
     }
 
     /// <summary>ioctl with a 32-bit in/out argument (FUSE_DEV_IOC_CLONE takes the source fd this way).</summary>
-    public static int IoctlInt(int fd, ulong request, ref uint argument)
-    {
-        fixed (uint* p = &argument) return ioctl(fd, request, p);
-    }
+    public static int IoctlInt(int fd, ulong request, ref uint argument) => IoctlStruct(fd, request, ref argument);
 }

@@ -114,7 +114,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         public int Users;               // leases using Fd right now
         public bool Pinned;             // root: never evicted
         public bool Forgotten;
-        public int BackingId;           // passthrough: the id its open files share
+        public int BackingId;           // passthrough: the id its open files share (valid while BackingOpens > 0)
         public int BackingOpens;        // open files using BackingId
         public readonly LinkedListNode<Inode> LruNode;
     }
@@ -593,10 +593,11 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     /// </summary>
     private ulong HandleFor(Request request, ulong ino, int fd)
     {
-        if (BackingFiles is not { Enabled: true } backing || Node(ino) is not { } node) return (ulong)fd;
+        if (BackingFiles is not { Enabled: true } backing) return (ulong)fd;
         int id;
         lock (_lock)
         {
+            if (!_byId.TryGetValue(ino, out var node)) return (ulong)fd;
             if (node.BackingOpens == 0)
             {
                 id = backing.Open(fd);
@@ -617,9 +618,8 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         if (id <= 0 || BackingFiles is not { } backing) return;
         lock (_lock)
         {
-            // The kernel holds the inode while a file is open, so its node is still here.
-            if (_byId.TryGetValue(ino, out var node) && node.BackingId == id && --node.BackingOpens > 0) return;
-            if (node?.BackingId == id) node.BackingId = 0;
+            // The kernel holds the inode while a file is open, so its node is still here; its opens share one id.
+            if (_byId.TryGetValue(ino, out var node) && --node.BackingOpens > 0) return;
             if (backing.Close(id) == 0) _backingIds--;
         }
     }

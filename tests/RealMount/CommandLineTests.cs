@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Fuselage.Interop;
 
@@ -15,9 +14,7 @@ namespace Fuselage.Tests.RealMount;
 public class CommandLineTests
 {
     private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(60);
-    private const int SIGTERM = 15, SIGKILL = 9;
 
-    [DllImport("libc", SetLastError = true)] private static extern int kill(int pid, int sig);
 
     private static string FuselageDll
     {
@@ -94,12 +91,12 @@ public class CommandLineTests
             return _process.ExitCode;
         }
 
-        public void Signal(int sig) => Assert.Equal(0, kill(_process.Id, sig));
+        public void Signal(int sig) => Assert.Equal(0, Posix.Kill(_process.Id, sig));
 
         /// <summary>SIGKILL, then abort the connection (anyone blocked on the mount gets ENOTCONN) and detach it.</summary>
         private void Kill()
         {
-            try { if (!_process.HasExited) kill(_process.Id, SIGKILL); } catch (InvalidOperationException) { }
+            try { if (!_process.HasExited) Posix.Kill(_process.Id, Posix.SIGKILL); } catch (InvalidOperationException) { }
             CleanMount(Mountpoint);
             _process.WaitForExit(Watchdog);
         }
@@ -110,7 +107,7 @@ public class CommandLineTests
             {
                 if (!_process.HasExited)
                 {
-                    kill(_process.Id, SIGTERM);
+                    Posix.Kill(_process.Id, Posix.SIGTERM);
                     if (!_process.WaitForExit(TimeSpan.FromSeconds(10))) Kill();
                 }
             }
@@ -192,7 +189,7 @@ public class CommandLineTests
         Assert.Contains($"user_id={Nobody}", mountLine);
         // Without allow_other only the mounting user may enter the mount.
         Watched(mountpoint, () => { Run([.. AsNobody, "sh", "-c", $"echo through-fusermount > {mountpoint}/f && grep -q through-fusermount {mountpoint}/f"]); return 0; });
-        child.Signal(SIGTERM);
+        child.Signal(Posix.SIGTERM);
         Assert.True(child.WaitExit() == 0, $"exit code after SIGTERM{child.Transcript}");
         Assert.False(FuseMount.IsMounted(mountpoint), "still mounted after SIGTERM");
     });
@@ -262,7 +259,7 @@ public class CommandLineTests
             });
             Assert.Equal("hello through the fuselage program\n", read);
 
-            child.Signal(SIGTERM);
+            child.Signal(Posix.SIGTERM);
             Assert.True(child.WaitExit() == 0, $"exit code not 0{child.Transcript}");
             Assert.False(FuseMount.IsMounted(dir), "still mounted after SIGTERM");
             Assert.Single(child.Stdout, l => l.Contains("mounted on"));
@@ -283,7 +280,7 @@ public class CommandLineTests
                 File.WriteAllText(Path.Combine(dir, "f"), "x");
                 return File.ReadAllText(Path.Combine(dir, "f"));
             });
-            child.Signal(SIGTERM);
+            child.Signal(Posix.SIGTERM);
             Assert.Equal(0, child.WaitExit());
             string stdout = string.Join("\n", child.Stdout);
             Assert.Contains("requests per opcode:", stdout);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Fuselage.Interop;
 using Fuselage.Interop.Fuse;
 
@@ -12,8 +11,6 @@ namespace Fuselage.Tests.RealMount;
 [Collection("real mounts")]
 public class InterruptTests
 {
-    private const int SIGINT = 2;
-    [DllImport("libc", SetLastError = true)] private static extern int kill(int pid, int sig);
 
     /// <summary>One file, "block", whose READ waits until interrupted (or forever, when it ignores cancellation).</summary>
     private sealed class BlockingFs(bool honourCancellation) : FileSystem
@@ -94,7 +91,7 @@ public class InterruptTests
         try
         {
             Assert.True(Within(fs.ReadStarted.Task), $"cat never reached READ{m.FormatLog()}");
-            Assert.Equal(0, kill(cat.Id, SIGINT));
+            Assert.Equal(0, Posix.Kill(cat.Id, Posix.SIGINT));
             if (!cat.WaitForExit(MountedFs.Watchdog))
             {
                 m.Server.Mount?.Abort();

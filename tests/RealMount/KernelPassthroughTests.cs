@@ -11,11 +11,7 @@ namespace Fuselage.Tests.RealMount;
 [Collection("real mounts")]
 public class KernelPassthroughTests
 {
-    internal static void Declare(FuseServerOptions options)
-    {
-        var classic = CoherencyPolicy.Classic;
-        options.Policy = new CoherencyPolicy(CacheMode.Passthrough, classic.AttrTimeout, classic.EntryTimeout, classic.NegativeTimeout);
-    }
+    internal static void Declare(FuseServerOptions options) => options.Policy = CoherencyPolicy.Classic.WithMode(CacheMode.Passthrough);
 
     [Theory]
     [InlineData(TransportKind.Ring)]

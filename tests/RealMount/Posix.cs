@@ -31,10 +31,15 @@ internal static class Posix
     [DllImport(C, SetLastError = true)] private static extern nint listxattr(string path, byte[]? list, nuint size);
     [DllImport(C, SetLastError = true)] private static extern int removexattr(string path, string name);
     [DllImport(C, SetLastError = true)] private static extern long lseek(int fd, long offset, int whence);
+    [DllImport(C, SetLastError = true)] private static extern int kill(int pid, int sig);
 
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECT = 0x4000, O_DIRECTORY = 0x10000;
     public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
+    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
     private const int AT_FDCWD = -100;
+
+    /// <summary>Sends <paramref name="sig"/> to process <paramref name="pid"/>; 0 or -errno.</summary>
+    public static int Kill(int pid, int sig) => R(kill(pid, sig));
 
     private static int R(int rc) => rc < 0 ? -Marshal.GetLastPInvokeError() : rc;
     private static long R(long rc) => rc < 0 ? -Marshal.GetLastPInvokeError() : rc;
