@@ -112,9 +112,13 @@ public sealed class FuseMount : IDisposable
     {
         EnsureFuseControlMounted();
         string abort = Path.Combine(FuseControlDir, connectionId.ToString(), "abort");
-        if (!File.Exists(abort)) return false;
-        File.WriteAllText(abort, "1");
-        return true;
+        try
+        {
+            File.WriteAllText(abort, "1");
+            return true;
+        }
+        // The connection is gone (or just went: its last user left between our decision and this write).
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException) { return false; }
     }
 
     /// <summary>fusectl is not mounted on a fresh machine.</summary>
