@@ -119,10 +119,12 @@ internal sealed class RingTransport : ITransport
             try
             {
                 int depth = _requests.All.Length;
-                // Created on this thread: SINGLE_ISSUER ties the ring to its submitter.
+                // Created on this thread: SINGLE_ISSUER and DEFER_TASKRUN tie the ring to its submitter. Completions
+                // (polled /dev/fuse reads, file I/O) then run as task work only when this thread waits for them, not
+                // as interruptions of whatever it is doing; TASKRUN_FLAG shows pending work so a CQ drain can fetch it.
                 _ring = new Fuselage.Ring.Ring((uint)(2 * depth + 4), new RingOptions
                 {
-                    Flags = IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.CoopTaskRun | IoUringSetupFlags.SubmitAll,
+                    Flags = IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.DeferTaskRun | IoUringSetupFlags.TaskRunFlag | IoUringSetupFlags.SubmitAll,
                     CompletionQueueEntries = (uint)(4 * depth + 8),
                     EnableWake = true,
                 });
