@@ -12,7 +12,7 @@ namespace Fuselage.Tests.RealMount;
 public class ThreadsGrowthTests
 {
     /// <summary>LOOKUP of "slow&lt;n&gt;" blocks its thread until released; every other name answers at once.</summary>
-    private sealed class BlockingLookupFs : FileSystem
+    internal sealed class BlockingLookupFs : FileSystem
     {
         public readonly ManualResetEventSlim Gate = new();
         public readonly SemaphoreSlim Entered = new(0);
@@ -65,7 +65,7 @@ public class ThreadsGrowthTests
 
     private static int Workers(MountedFs m) => m.Server.Stats!.PerSource().Keys.Count(k => k.StartsWith("threads/", StringComparison.Ordinal));
 
-    private static Task<bool> StatInBackground(string path) =>
+    internal static Task<bool> StatInBackground(string path) =>
         Task.Factory.StartNew(() => Libc.FStatAt(Libc.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(path), out _, 0) == 0,
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
