@@ -53,6 +53,19 @@ internal sealed class Dispatcher
     /// <summary>Cancels every request still waiting on its method (session teardown).</summary>
     public void CancelInFlight() => _inFlight.CancelAll();
 
+    private int _destroyed;
+
+    /// <summary>
+    /// Calls <see cref="FileSystem.Destroy"/> once per initialized session: at DESTROY (sent only for fuseblk
+    /// mounts) or, for every other mount, when the server has stopped serving.
+    /// </summary>
+    public void EndSession()
+    {
+        if (!IsInitialized || Interlocked.Exchange(ref _destroyed, 1) != 0) return;
+        try { _fs.Destroy(); }
+        catch (Exception e) { _log($"fuselage: FileSystem.Destroy threw {e.GetType().Name}: {e.Message}"); } // teardown goes on
+    }
+
     // ---- entry point ----
 
     /// <summary>Serves one request whose first <see cref="Request.InputLength"/> bytes are filled. The reply
@@ -185,7 +198,7 @@ internal sealed class Dispatcher
             case FuseOpcode.Init:
                 return Init(req, args);
             case FuseOpcode.Destroy:
-                _fs.Destroy();
+                EndSession();
                 return new(0);
             case FuseOpcode.Forget:
                 if (!Fits<FuseForgetIn>(args)) return NoReply;

@@ -24,7 +24,10 @@ public abstract class FileSystem
     /// <summary>Called once at INIT: ask for capabilities and limits through <paramref name="connection"/>.</summary>
     public virtual void Init(FuseConnection connection) { }
 
-    /// <summary>The session ended (unmount or abort).</summary>
+    /// <summary>
+    /// The session ended: called once, after INIT, when the server is stopped or disposed (whoever unmounted) and no
+    /// other method is running any more, or at DESTROY on fuseblk mounts. Release what the filesystem holds here.
+    /// </summary>
     public virtual void Destroy() { }
 
     /// <summary>Look up <paramref name="name"/> in <paramref name="parent"/> and fill <see cref="Request.Entry"/>;

@@ -104,8 +104,12 @@ public sealed class FuseServer : IDisposable
         // done just above). Only then: after a clean unmount its fusectl number may already belong to another mount.
         else if (Mount is { DetachedWhileBusy: true } busy) busy.Abort();
         // Buffers are freed only when neither the kernel nor a late method can still write into them.
-        if (stopped && (_dispatcher is null || _dispatcher.WaitForPending(timeout))) _transport?.Dispose();
-        else _dispatcher?.Log("fuselage: requests still running after teardown; leaving their buffers allocated");
+        if (stopped && (_dispatcher is null || _dispatcher.WaitForPending(timeout)))
+        {
+            _transport?.Dispose();
+            _dispatcher?.EndSession();
+        }
+        else _dispatcher?.Log("fuselage: requests still running after teardown; leaving their buffers allocated and the filesystem undestroyed");
         Mount?.Dispose();
         _ready.TrySetException(new IOException("stopped"));
     }

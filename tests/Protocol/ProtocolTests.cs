@@ -14,10 +14,12 @@ public class ProtocolTests
     {
         public readonly List<string> Calls = [];
         public long Forgotten;
+        public int Destroyed;
         public TaskCompletionSource SlowStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public FuseInitFlags RequestOnInit;
 
         public override void Init(FuseConnection connection) => connection.Requested |= RequestOnInit;
+        public override void Destroy() => Destroyed++;
         public override void Forget(ulong ino, ulong nlookup) => Forgotten += (long)nlookup;
 
         public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
@@ -167,6 +169,19 @@ public class ProtocolTests
             Policy = new CoherencyPolicy(CacheMode.WritebackCache, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.Zero),
         });
         Assert.NotEqual(0u, declared.Init().Flags & (uint)FuseInitFlags.WritebackCache);
+    }
+
+    [Fact]
+    public void Destroy_reaches_the_filesystem_once_and_only_after_init()
+    {
+        var fs = new RecordingFs();
+        using var k = new Kernel(fs);
+        Assert.Equal(-Errno.EIO, k.Call(FuseOpcode.Destroy, 0, []).Header.Error); // before INIT: no session to end
+        Assert.Equal(0, fs.Destroyed);
+        k.Init();
+        Assert.Equal(0, k.Call(FuseOpcode.Destroy, 0, []).Header.Error);
+        Assert.Equal(0, k.Call(FuseOpcode.Destroy, 0, []).Header.Error); // a repeated DESTROY is answered, not acted on
+        Assert.Equal(1, fs.Destroyed);
     }
 
     [Fact]

@@ -19,6 +19,16 @@ public class LifecycleTests
         public readonly TaskCompletionSource Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly TaskCompletionSource Cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public ulong SlowFileIno;
+        public int Destroys;
+        public bool CancelledBeforeDestroy;
+        public bool ThrowOnDestroy;
+
+        public override void Destroy()
+        {
+            CancelledBeforeDestroy = Cancelled.Task.IsCompleted;
+            Interlocked.Increment(ref Destroys);
+            if (ThrowOnDestroy) throw new InvalidOperationException("destroy failed");
+        }
 
         public override void Init(FuseConnection connection) => _inner.Init(connection);
         public override void Forget(ulong ino, ulong nlookup) => _inner.Forget(ino, nlookup);
@@ -131,12 +141,33 @@ public class LifecycleTests
             await m.Server.Completion.WaitAsync(MountedFs.Watchdog);
             Assert.False(FuseMount.IsMounted(m.Root));
             Assert.True(client.WaitForExit(MountedFs.Watchdog), "the waiting client was never released");
+            // The kernel sends DESTROY only to fuseblk mounts; the server ends the session itself, after the last method.
+            Assert.Equal(1, fs.Destroys);
+            Assert.True(fs.CancelledBeforeDestroy, "Destroy ran while a method was still waiting");
+            m.Server.Stop();
+            Assert.Equal(1, fs.Destroys);
         }
         finally
         {
             if (client is not null) { KillHard(client); client.Dispose(); }
             m.Dispose();
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task An_external_unmount_then_dispose_destroys_once_and_a_throwing_destroy_is_logged(TransportKind transport)
+    {
+        var fs = new SlowFs { ThrowOnDestroy = true };
+        using var m = new MountedFs(fs, transport);
+        m.Run(() => File.WriteAllText(m.PathOf("f"), "x"));
+        Assert.Equal(0, Libc.umount2(m.Root, 0)); // someone else unmounts
+        await m.Server.Completion.ContinueWith(_ => { }).WaitAsync(MountedFs.Watchdog);
+        Assert.Equal(0, fs.Destroys); // the application decides when the server is done: at Stop/Dispose
+        m.Server.Dispose();
+        Assert.Equal(1, fs.Destroys);
+        Assert.Contains(m.LogLines, l => l.Contains("Destroy threw") && l.Contains("destroy failed"));
+        Assert.False(FuseMount.IsMounted(m.Root));
     }
 
     [Theory]

@@ -86,8 +86,6 @@ public sealed class MountedFs : IDisposable
         // The mountpoint must be gone from the mount table whatever happened above.
         for (int attempt = 0; attempt < 3 && FuseMount.IsMounted(Root); attempt++) Libc.umount2(Root, Libc.MNT_DETACH);
         _uring?.Dispose();
-        // The kernel sends DESTROY only for fuseblk mounts: a filesystem holding fds (passthrough) would leak them.
-        (FileSystem as IDisposable)?.Dispose();
         try { Directory.Delete(Root); } catch (IOException) { }
     }
 }
