@@ -97,6 +97,7 @@ internal sealed class RingTransport : ITransport
         // every posted READ is a poller on the connection's queue, and each new request would wake them all.
         private readonly Stack<Request> _idle = new();
         private bool _readPosted;
+        private int _repliesQueued;       // reply WRITEs prepared since the last submit
         private Request? _readInto;
         private bool _sessionOver;
 
@@ -173,8 +174,13 @@ internal sealed class RingTransport : ITransport
                 Balance(timedOut);
                 Volatile.Write(ref _loops, _loops + 1);
                 _waiting = true;
-                if (_index > 0) timedOut = !ring.SubmitAndWait(1, IdleInterval);
-                else ring.SubmitAndWait(1);
+                // A reply WRITE to /dev/fuse completes during the submit (fuse_dev_write never waits), so its CQE is
+                // ready at once: wait for one more, or every reply would cost a second io_uring_enter. Only while a
+                // READ is posted: then a request, a wake-up or the session's end is bound to come.
+                uint waitFor = 1 + (_readPosted ? (uint)_repliesQueued : 0);
+                _repliesQueued = 0;
+                if (_index > 0) timedOut = !ring.SubmitAndWait(waitFor, IdleInterval);
+                else ring.SubmitAndWait(waitFor);
                 _waiting = false;
                 ring.ForEachCqe(ref handler);
                 RequestStats.SampleAllocations(_counts);
@@ -187,7 +193,7 @@ internal sealed class RingTransport : ITransport
         /// <summary>Wakes the next worker when this one is loaded; parks or unparks this one (never the first).</summary>
         private void Balance(bool timedOut)
         {
-            int busy = _requests.All.Length - _idle.Count - (_readPosted ? 1 : 0);
+            int busy = _requests.All.Length - _idle.Count - (_readPosted ? 1 : 0) - _repliesQueued;
             _busy = busy;
             var next = Next;
             if (next is not null && busy >= LoadToWakeNext) next.Want();
@@ -257,6 +263,7 @@ internal sealed class RingTransport : ITransport
             {
                 ref var sqe = ref _ring!.GetSqe();
                 sqe.PrepareWrite(_fd, r.ReplyAddress, (uint)r.ReplyLength, StreamPosition, UserData(r.PoolIndex, KindWrite));
+                _repliesQueued++;
                 return;
             }
             _idle.Push(r);
