@@ -132,7 +132,8 @@ public abstract class FileSystem
     /// <summary>Fill <see cref="Request.Statx"/>; ENOSYS makes the kernel fall back to GETATTR.</summary>
     public virtual ValueTask<int> Statx(Request request, ulong ino, ulong? fh, uint statxFlags, uint mask) => NotImplemented;
 
-    /// <summary>The kernel's answer to a NOTIFY_RETRIEVE: cached data of <paramref name="ino"/>. No reply.</summary>
+    /// <summary>The kernel's answer to <see cref="Notifications.Retrieve"/> (sent with <paramref name="notifyUnique"/>):
+    /// cached data of <paramref name="ino"/> from <paramref name="offset"/>, possibly empty. No reply.</summary>
     public virtual void RetrieveReply(ulong notifyUnique, ulong ino, long offset, ReadOnlySpan<byte> data) { }
 }
 

@@ -11,6 +11,8 @@ namespace Fuselage;
 /// transport, FUSE-over-io_uring included. Call them from a thread of your own, never from inside a filesystem
 /// method the kernel is waiting on: the kernel may hold the very lock the notification needs (a deadlock).
 /// Each returns 0 or <c>-errno</c> (ENOENT: the kernel does not know that inode or name, nothing to do).
+/// A kernel older than a notification fails it with EINVAL (the code is unknown to it): <see cref="IncrementEpoch"/>
+/// needs protocol 7.44 (Linux 6.16), <see cref="Prune"/> 7.45 (Linux 6.18).
 /// </summary>
 public sealed class Notifications
 {
@@ -75,11 +77,76 @@ public sealed class Notifications
         finally { ArrayPool<byte>.Shared.Return(message); }
     }
 
-    private int Send(Span<byte> message, FuseNotifyCode code)
+    // Retrieve uniques: even, with bit 62 set. The kernel numbers its own requests 2, 4, 6, ... (bit 0 marks an
+    // interrupt) and never comes near bit 62, so the answer cannot be mistaken for a live request. That matters on
+    // FUSE-over-io_uring, where the answer is committed by its unique and the kernel looks that up among the
+    // queue's requests in flight: a clash would end the other request with the answer's empty reply.
+    private const ulong RetrieveUniqueBit = 1UL << 62;
+    private const ulong RetrieveUniqueMask = 1UL << 63 | RetrieveUniqueBit | 1;
+    private long _retrievesIssued;
+
+    /// <summary>A fresh unique for one <see cref="Retrieve"/>. Note what it is for before calling Retrieve: the
+    /// answer can reach <see cref="FileSystem.RetrieveReply"/> before Retrieve returns.</summary>
+    public ulong NextRetrieveUnique() => RetrieveUniqueBit | (ulong)Interlocked.Increment(ref _retrievesIssued) << 1;
+
+    /// <summary>
+    /// Asks the kernel for the cached data of <paramref name="ino"/> from <paramref name="offset"/>, up to
+    /// <paramref name="size"/> bytes. On 0 the answer comes once, as <see cref="FileSystem.RetrieveReply"/> with
+    /// <paramref name="notifyUnique"/>: the pages cached contiguously from <paramref name="offset"/> (it stops at the
+    /// first page not cached), at most max_write bytes and never past the kernel's file size; possibly no bytes.
+    /// <paramref name="notifyUnique"/> must come from <see cref="NextRetrieveUnique"/> (EINVAL otherwise).
+    /// ENOENT: the kernel does not know the inode, and no answer comes.
+    /// </summary>
+    public int Retrieve(ulong ino, long offset, uint size, ulong notifyUnique)
     {
-        MemoryMarshal.Write(message, new FuseOutHeader { Len = (uint)message.Length, Error = (int)code, Unique = 0 });
+        if (offset < 0 || (notifyUnique & RetrieveUniqueMask) != RetrieveUniqueBit) return -Errno.EINVAL;
+        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyRetrieveOut>()];
+        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyRetrieveOut
+        {
+            NotifyUnique = notifyUnique, NodeId = ino, Offset = (ulong)offset, Size = size,
+        });
+        return Send(message, FuseNotifyCode.Retrieve);
+    }
+
+    /// <summary>
+    /// Protocol 7.44: every name the kernel has cached so far is looked up again at its next use (the kernel
+    /// compares each name's epoch with the connection's; kernels whose fuse module has the <c>inval_wq</c> parameter,
+    /// set, also drop them in the background). For "everything may have changed", without naming each entry.
+    /// </summary>
+    public int IncrementEpoch()
+    {
+        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize];
+        return Send(message, FuseNotifyCode.IncEpoch);
+    }
+
+    /// <summary>The kernel reads a notification in one write(2), which moves at most MAX_RW_COUNT bytes: INT_MAX
+    /// rounded down to a page (taken as 64 KiB, the largest page size, so the limit holds everywhere).</summary>
+    private const int MaxNotificationBytes = int.MaxValue & ~0xFFFF;
+    private const int PruneOutSize = 16; // fuse_notify_prune_out
+
+    /// <summary>Most node ids one <see cref="Prune"/> takes: what fits in one notification.</summary>
+    public const int MaxPruneCount = (MaxNotificationBytes - Request.FuseOutHeaderSize - PruneOutSize) / sizeof(ulong);
+
+    /// <summary>
+    /// Protocol 7.45: drops the kernel's unused cached names and inodes for <paramref name="nodeIds"/>, which it then
+    /// FORGETs. Ids the kernel does not hold, or still uses (an open file, a working directory), are skipped without
+    /// an error. EINVAL for no ids or more than <see cref="MaxPruneCount"/>.
+    /// </summary>
+    public int Prune(ReadOnlySpan<ulong> nodeIds)
+    {
+        if (nodeIds.IsEmpty || nodeIds.Length > MaxPruneCount) return -Errno.EINVAL;
+        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyPruneOut>()];
+        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyPruneOut { Count = (uint)nodeIds.Length });
+        // The ids follow straight from the caller's memory: a large prune is neither copied nor allocated.
+        return Send(message, FuseNotifyCode.Prune, MemoryMarshal.AsBytes(nodeIds));
+    }
+
+    private int Send(Span<byte> message, FuseNotifyCode code, ReadOnlySpan<byte> tail = default)
+    {
+        MemoryMarshal.Write(message, new FuseOutHeader { Len = (uint)(message.Length + tail.Length), Error = (int)code, Unique = 0 });
         int fd = _mount.Fd;
         if (fd < 0) return -Errno.ENOTCONN;
-        return Libc.Write(fd, message) < 0 ? -Errno.Last : 0;
+        nint written = tail.IsEmpty ? Libc.Write(fd, message) : Libc.Write(fd, message, tail);
+        return written < 0 ? -Errno.Last : 0;
     }
 }

@@ -55,6 +55,10 @@ public static unsafe partial class Libc
     [LibraryImport(Name, SetLastError = true)]
     public static partial nint write(int fd, void* buffer, nuint count);
 
+    /// <summary>writev(2): the buffers go out as one write.</summary>
+    [LibraryImport(Name, SetLastError = true)]
+    public static partial nint writev(int fd, Iovec* iov, int iovcnt);
+
     [LibraryImport(Name, SetLastError = true)]
     public static partial nint pread(int fd, void* buffer, nuint count, long offset);
 

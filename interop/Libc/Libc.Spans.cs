@@ -13,6 +13,20 @@ public static unsafe partial class Libc
         fixed (byte* p = buffer) return write(fd, p, (nuint)buffer.Length);
     }
 
+    /// <summary>One write of <paramref name="head"/> followed by <paramref name="tail"/> (writev), so a message
+    /// whose tail is someone else's memory goes out without being copied.</summary>
+    public static nint Write(int fd, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    {
+        fixed (byte* h = head)
+        fixed (byte* t = tail)
+        {
+            var iov = stackalloc Iovec[2];
+            iov[0] = new Iovec((nint)h, (nuint)head.Length);
+            iov[1] = new Iovec((nint)t, (nuint)tail.Length);
+            return writev(fd, iov, 2);
+        }
+    }
+
     public static nint PRead(int fd, Span<byte> buffer, long offset)
     {
         fixed (byte* p = buffer) return pread(fd, p, (nuint)buffer.Length, offset);
