@@ -105,16 +105,24 @@ public class NotificationTests
     private static MountedFs MountLongCaching(ChangingFs fs, TransportKind transport) => new(fs, transport, configure: o =>
         o.Policy = new CoherencyPolicy(CacheMode.Classic, TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.Zero));
 
+    /// <summary>Has the kernel cache <paramref name="name"/>, removes it behind the kernel's back, and shows the
+    /// kernel still answering from its cache; returns the name's path.</summary>
+    private static string CachedThenRemoved(ChangingFs fs, MountedFs m, string name)
+    {
+        string path = m.PathOf(name);
+        m.Run(() => Assert.Equal(0, Posix.LStat(path, out _)));
+        lock (fs.Files) fs.Files.Remove(name);
+        m.Run(() => Assert.Equal(0, Posix.LStat(path, out _))); // still cached for an hour
+        return path;
+    }
+
     [Theory]
     [MemberData(nameof(Transports))]
     public void Invalidating_an_entry_makes_the_kernel_look_the_name_up_again(TransportKind transport)
     {
         var fs = new ChangingFs();
         using var m = MountLongCaching(fs, transport);
-        string a = m.PathOf("a");
-        m.Run(() => Assert.Equal(0, Posix.LStat(a, out _)));
-        lock (fs.Files) fs.Files.Remove("a");
-        m.Run(() => Assert.Equal(0, Posix.LStat(a, out _))); // still cached for an hour
+        string a = CachedThenRemoved(fs, m, "a");
         Assert.Equal(0, m.Server.Notify.InvalidateEntry(1, "a"u8));
         m.Run(() => Assert.Equal(-Errno.ENOENT, Posix.LStat(a, out _)));
     }
@@ -141,10 +149,7 @@ public class NotificationTests
     {
         var fs = new ChangingFs();
         using var m = MountLongCaching(fs, transport);
-        string a = m.PathOf("a");
-        m.Run(() => Assert.Equal(0, Posix.LStat(a, out _)));
-        lock (fs.Files) fs.Files.Remove("a");
-        m.Run(() => Assert.Equal(0, Posix.LStat(a, out _))); // still cached for an hour
+        string a = CachedThenRemoved(fs, m, "a");
         Assert.Equal(1, fs.LookupsOf("a"));
         Assert.Equal(0, m.Server.Notify.Delete(1, 2, "a"u8));
         m.Run(() => Assert.Equal(-Errno.ENOENT, Posix.LStat(a, out _)));
