@@ -57,11 +57,15 @@ public static class Report
     public static string Json(IReadOnlyList<Row> rows, object run) =>
         JsonSerializer.Serialize(new { run, rows }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
 
-    /// <summary>Grouped bars of ops/s relative to libfuse (1.0 = libfuse), one group per workload.</summary>
+    /// <summary>
+    /// Grouped bars of ops/s relative to libfuse (1.0 = libfuse), one group per workload. The axis ends a little above
+    /// the highest FUSE system; a taller bar (native metadata, some twenty times libfuse) is cut there and labelled.
+    /// </summary>
     public static void Chart(IReadOnlyList<Row> rows, string pngPath, string subtitle)
     {
         var workloads = rows.Select(r => r.Workload).Distinct().ToList();
         var systems = rows.Select(r => r.System).Distinct().ToList();
+        double top = 1.15 * Math.Max(2, rows.Where(r => r.System != "native").Max(r => r.OpsVsLibfuse ?? 0));
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
         var bars = new List<ScottPlot.Bar>();
@@ -73,7 +77,14 @@ public static class Report
             {
                 var row = rows.FirstOrDefault(r => r.Workload == workloads[w] && r.System == systems[s]);
                 if (row?.OpsVsLibfuse is not { } ratio) continue;
-                bars.Add(new ScottPlot.Bar { Position = w * groupWidth + s, Value = ratio, FillColor = color, LineWidth = 0 });
+                double position = w * groupWidth + s;
+                bars.Add(new ScottPlot.Bar { Position = position, Value = Math.Min(ratio, top), FillColor = color, LineWidth = 0 });
+                if (ratio > top)
+                {
+                    var label = plot.Add.Text(ratio.ToString("0.0", CultureInfo.InvariantCulture) + "× ↑", position, top);
+                    label.LabelAlignment = ScottPlot.Alignment.LowerCenter;
+                    label.LabelFontSize = 12;
+                }
             }
             plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = systems[s], FillColor = color });
         }
@@ -88,6 +99,7 @@ public static class Report
         plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
         plot.Axes.Bottom.MinimumSize = 150;
         plot.Axes.Margins(bottom: 0);
+        plot.Axes.SetLimitsY(0, top * 1.08);
         plot.Title($"ops/s relative to libfuse passthrough_ll (same run)\n{subtitle}");
         plot.YLabel("ops/s ÷ libfuse ops/s");
         plot.ShowLegend(ScottPlot.Edge.Right);

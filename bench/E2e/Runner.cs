@@ -12,6 +12,24 @@ public static class Runner
 {
     private static readonly Stopwatch Clock = new();
 
+    private static string ChartSubtitle(string? cpus, string? kernel, int rounds, double fioSeconds) =>
+        $"{cpus} vCPU, Linux {kernel}, median of {rounds} round(s), fio {fioSeconds:0} s per job";
+
+    /// <summary>`e2e --chart results.json`: draws the chart of a finished run again (e2e.png beside the JSON).</summary>
+    private static int Redraw(string jsonPath)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(jsonPath));
+        var rows = System.Text.Json.JsonSerializer.Deserialize<List<Row>>(doc.RootElement.GetProperty("rows"))!;
+        var run = doc.RootElement.GetProperty("run");
+        var machine = run.GetProperty("machine");
+        string subtitle = ChartSubtitle(machine.GetProperty("cpus").GetString(), machine.GetProperty("kernel").GetString(),
+            run.GetProperty("rounds").GetInt32(), run.GetProperty("fio_seconds_per_job").GetDouble());
+        string png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!, "e2e.png");
+        Report.Chart(rows, png, subtitle);
+        Console.WriteLine($"wrote {png}");
+        return 0;
+    }
+
     public static int Run(string[] args)
     {
         bool quick = false;
@@ -20,6 +38,7 @@ public static class Runner
         {
             string a = args[i];
             if (a == "--quick") quick = true;
+            else if (a == "--chart" && i + 1 < args.Length) return Redraw(args[++i]);
             else if (a is "--systems" or "--workloads" && i + 1 < args.Length)
             {
                 var names = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -27,7 +46,7 @@ public static class Runner
             }
             else
             {
-                Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick] [--systems a,b] [--workloads part,part]  (unknown '{a}')");
+                Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick] [--systems a,b] [--workloads part,part] | e2e --chart results.json  (unknown '{a}')");
                 return 2;
             }
         }
@@ -199,7 +218,7 @@ public static class Runner
             systems = systemsUsed,
             notes,
         }));
-        Report.Chart(table, Path.Combine(output, "e2e.png"), $"{machine["cpus"]} vCPU, Linux {machine["kernel"]}, median of {rounds} round(s), fio {fioDuration.TotalSeconds:0} s per job");
+        Report.Chart(table, Path.Combine(output, "e2e.png"), ChartSubtitle(machine["cpus"], machine["kernel"], rounds, fioDuration.TotalSeconds));
         Progress($"wrote {Path.GetRelativePath(repo, Path.Combine(output, "e2e.md"))}, e2e.json and e2e.png");
         return rows.Count > 0 ? 0 : 1;
     }
