@@ -74,12 +74,13 @@ internal sealed class RingTransport : ITransport
         private const ulong KindRead = 0, KindWrite = 1, KindFileIo = 2, KindCancel = 3;
         // Every posted READ is woken by every new request and one of them wins, so at low queue depth a second reader
         // only moves each request to the other CPU: measured at QD1, 2 readers served 15-30% fewer requests than 1,
-        // at 25% more CPU each. A worker wakes the next one once this many of its requests are in progress; the next
-        // one stops reading ("parks") after an interval in which no request came to it and both were idle.
+        // at 25% more CPU each. A worker asks for the next one whenever this many of its requests are in progress;
+        // the next one stops reading ("parks") after an interval without such a demand.
         private const int LoadToWakeNext = 2;
-        // How long a worker after the first waits before it looks again: whether to park, or (parked) whether the
-        // worker before it is stuck in a method that blocks its thread.
-        private static readonly TimeSpan IdleInterval = TimeSpan.FromMilliseconds(50);
+        // How often a worker after the first looks again: whether it is still in demand, or (parked) whether the worker
+        // before it is stuck in a method that blocks its thread.
+        private const int IntervalMilliseconds = 50;
+        private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(IntervalMilliseconds);
         // /dev/fuse is a stream: io_uring refuses an explicit position on it (EINVAL); -1 means "no position".
         private const ulong StreamPosition = ulong.MaxValue;
         private readonly RingTransport _owner;
@@ -102,12 +103,13 @@ internal sealed class RingTransport : ITransport
         private bool _sessionOver;
 
         // Shared with the neighbouring workers (see LoadToWakeNext).
-        private volatile int _busy;       // requests being served or replied, published once per loop
         private volatile bool _waiting;   // in io_uring_enter, not running a method
-        private long _loops;
+        private long _wakeUps;
         private volatile bool _parked;
-        private int _wanted;              // set by the previous worker to unpark this one
-        private long _previousLoopsSeen = -1;
+        private volatile bool _demanded;  // set by the previous worker while loaded; cleared at each look
+        private int _wakeSent;            // the previous worker woke this parked one already
+        private long _lastLook;
+        private long _previousWakeUpsSeen = -1;
 
         public Worker(RingTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
         {
@@ -172,15 +174,16 @@ internal sealed class RingTransport : ITransport
                 DrainCompletedElsewhere();
                 if (_owner._stopping || _sessionOver) break;
                 Balance(timedOut);
-                Volatile.Write(ref _loops, _loops + 1);
                 _waiting = true;
                 // A reply WRITE to /dev/fuse completes during the submit (fuse_dev_write never waits), so its CQE is
                 // ready at once: wait for one more, or every reply would cost a second io_uring_enter. Only while a
                 // READ is posted: then a request, a wake-up or the session's end is bound to come.
                 uint waitFor = 1 + (_readPosted ? (uint)_repliesQueued : 0);
                 _repliesQueued = 0;
-                if (_index > 0) timedOut = !ring.SubmitAndWait(waitFor, IdleInterval);
+                if (_index > 0) timedOut = !ring.SubmitAndWait(waitFor, Interval);
                 else ring.SubmitAndWait(waitFor);
+                // Counted before _waiting clears (IsStuck reads them the other way round): one that just woke is not stuck.
+                Volatile.Write(ref _wakeUps, _wakeUps + 1);
                 _waiting = false;
                 ring.ForEachCqe(ref handler);
                 RequestStats.SampleAllocations(_counts);
@@ -190,38 +193,48 @@ internal sealed class RingTransport : ITransport
         private Worker? Previous => _index > 0 ? _owner._workers[_index - 1] : null;
         private Worker? Next => _index + 1 < _owner._workers.Count ? _owner._workers[_index + 1] : null;
 
-        /// <summary>Wakes the next worker when this one is loaded; parks or unparks this one (never the first).</summary>
+        /// <summary>Asks for the next worker while this one is loaded; parks or unparks this one (never the first).</summary>
         private void Balance(bool timedOut)
         {
             int busy = _requests.All.Length - _idle.Count - (_readPosted ? 1 : 0) - _repliesQueued;
-            _busy = busy;
             var next = Next;
-            if (next is not null && busy >= LoadToWakeNext) next.Want();
+            if (next is not null && busy >= LoadToWakeNext) next.Demand();
             if (Previous is not { } previous) return;
             if (_parked)
             {
-                if (Interlocked.Exchange(ref _wanted, 0) != 0 || (timedOut && IsStuck(previous)))
+                if (_demanded || (timedOut && IsStuck(previous)))
                 {
                     _parked = false;
+                    _demanded = false;
+                    Volatile.Write(ref _wakeSent, 0);
+                    _lastLook = Environment.TickCount64;
                     EnsureReadPosted();
                 }
+                return;
             }
-            // Parks only while the previous worker waits, idle: one inside a (possibly blocking) method keeps it reading.
-            else if (timedOut && busy == 0 && previous._waiting && previous._busy == 0 && next is not { _parked: false }) Park();
+            long now = Environment.TickCount64;
+            if (now - _lastLook < IntervalMilliseconds) return;
+            _lastLook = now;
+            bool demanded = _demanded;
+            _demanded = false;
+            // Not while the previous worker is inside a (possibly blocking) method, nor before the next one parked.
+            if (!demanded && previous._waiting && next is not { _parked: false }) Park();
         }
 
-        /// <summary>Called by the previous worker: start reading (again).</summary>
-        private void Want()
+        /// <summary>Called by the previous worker while it is loaded: keep reading, or start again.</summary>
+        private void Demand()
         {
-            if (_parked && Interlocked.Exchange(ref _wanted, 1) == 0) Wake();
+            if (!_demanded) _demanded = true;
+            if (_parked && Interlocked.Exchange(ref _wakeSent, 1) == 0) Wake();
         }
 
         /// <summary>Whether <paramref name="previous"/> has been inside a method, not waiting, since the last check.</summary>
         private bool IsStuck(Worker previous)
         {
-            long loops = Volatile.Read(ref previous._loops);
-            bool stuck = !previous._waiting && loops == _previousLoopsSeen;
-            _previousLoopsSeen = loops;
+            bool waiting = previous._waiting;
+            long wakeUps = Volatile.Read(ref previous._wakeUps);
+            bool stuck = !waiting && wakeUps == _previousWakeUpsSeen;
+            _previousWakeUpsSeen = wakeUps;
             return stuck;
         }
 

@@ -25,6 +25,74 @@ public class RingReadersTests
         Assert.True(second * 20 <= first, $"ring/1 served {second} of {first + second} requests with one client at a time");
     }
 
+    /// <summary>LOOKUP of "slow&lt;n&gt;" waits, without holding its thread, until released; other names answer at once.</summary>
+    private sealed class HeldLookupFs : FileSystem
+    {
+        public readonly TaskCompletionSource Released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly SemaphoreSlim Entered = new(0);
+
+        public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
+            => name.StartsWith("slow"u8) ? Held(request) : Answer(request);
+
+        private async ValueTask<int> Held(Request request)
+        {
+            Entered.Release();
+            await Released.Task;
+            return await Answer(request);
+        }
+
+        private static ValueTask<int> Answer(Request request)
+        {
+            request.Entry.NodeId = 2;
+            request.Entry.Attr.Ino = 2;
+            request.Entry.Attr.Mode = 0x81A4;
+            request.Entry.Attr.Nlink = 1;
+            return Success;
+        }
+
+        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
+        {
+            request.Attr.Ino = ino;
+            request.Attr.Mode = ino == 1 ? 0x41EDu : 0x81A4u;
+            request.Attr.Nlink = 1;
+            return Success;
+        }
+    }
+
+    [Fact]
+    public async Task After_a_burst_one_client_at_a_time_goes_back_to_the_first_worker()
+    {
+        var fs = new HeldLookupFs();
+        using var m = new MountedFs(fs, TransportKind.Ring, configure: o => o.Workers = 2);
+        long Served(string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
+        // A burst: requests held in progress until the second worker has taken some of them.
+        var held = new List<Task<bool>>();
+        try
+        {
+            while (Served("ring/1") == 0)
+            {
+                Assert.True(held.Count < 64, "the second worker never read while the first held many requests");
+                held.Add(ThreadsGrowthTests.StatInBackground(m.PathOf($"slow{held.Count}")));
+                Assert.True(await fs.Entered.WaitAsync(MountedFs.Watchdog), "a held LOOKUP never arrived");
+            }
+        }
+        finally { fs.Released.TrySetResult(); }
+        foreach (var t in held) Assert.True(await t.WaitAsync(MountedFs.Watchdog));
+        // Then one client at a time: the second worker must stop reading again (it would take about half otherwise).
+        var watchdog = System.Diagnostics.Stopwatch.StartNew();
+        for (int window = 0; ; window++)
+        {
+            long before0 = Served("ring/0"), before1 = Served("ring/1");
+            m.Run(() =>
+            {
+                for (int i = 0; i < 200; i++) Assert.Equal(0, Posix.LStat(m.PathOf($"w{window}n{i}"), out _));
+            });
+            long first = Served("ring/0") - before0, second = Served("ring/1") - before1;
+            if (second * 20 <= first) break;
+            Assert.True(watchdog.Elapsed < MountedFs.Watchdog, $"the second worker still served {second} of {first + second} requests");
+        }
+    }
+
     [Fact]
     public async Task A_method_blocking_the_first_worker_does_not_stop_the_next_request()
     {
