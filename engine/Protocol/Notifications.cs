@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Fuselage.Interop;
@@ -22,60 +21,42 @@ public sealed class Notifications
 
     /// <summary>Drops cached attributes and, from <paramref name="offset"/> for <paramref name="length"/> bytes (0: to the end), cached data of <paramref name="ino"/>. A negative offset drops attributes only.</summary>
     public int InvalidateInode(ulong ino, long offset = 0, long length = 0)
-    {
-        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyInvalInodeOut>()];
-        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyInvalInodeOut { Ino = ino, Off = offset, Len = length });
-        return Send(message, FuseNotifyCode.InvalInode);
-    }
+        => Send(new FuseNotifyInvalInodeOut { Ino = ino, Off = offset, Len = length }, FuseNotifyCode.InvalInode);
 
     /// <summary>Drops the cached name <paramref name="name"/> in <paramref name="parent"/> (with <paramref name="expireOnly"/>, only marks it stale).</summary>
     public int InvalidateEntry(ulong parent, ReadOnlySpan<byte> name, bool expireOnly = false)
     {
         if (name.Length is 0 or > DirentLayout.NameMax) return -Errno.EINVAL;
-        int fixedSize = Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyInvalEntryOut>();
-        Span<byte> message = stackalloc byte[fixedSize + DirentLayout.NameMax + 1];
-        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyInvalEntryOut
+        Span<byte> terminated = stackalloc byte[DirentLayout.NameMax + 1];
+        return Send(new FuseNotifyInvalEntryOut
         {
             Parent = parent, Namelen = (uint)name.Length, Flags = expireOnly ? (uint)FuseNotifyInvalEntryFlags.ExpireOnly : 0,
-        });
-        name.CopyTo(message[fixedSize..]);
-        message[fixedSize + name.Length] = 0; // the kernel wants the NUL and counts it in len
-        return Send(message[..(fixedSize + name.Length + 1)], FuseNotifyCode.InvalEntry);
+        }, FuseNotifyCode.InvalEntry, Terminated(name, terminated));
     }
 
     /// <summary>Tells the kernel <paramref name="name"/> in <paramref name="parent"/> (inode <paramref name="child"/>) was deleted behind its back.</summary>
     public int Delete(ulong parent, ulong child, ReadOnlySpan<byte> name)
     {
         if (name.Length is 0 or > DirentLayout.NameMax) return -Errno.EINVAL;
-        int fixedSize = Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyDeleteOut>();
-        Span<byte> message = stackalloc byte[fixedSize + DirentLayout.NameMax + 1];
-        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyDeleteOut { Parent = parent, Child = child, Namelen = (uint)name.Length });
-        name.CopyTo(message[fixedSize..]);
-        message[fixedSize + name.Length] = 0;
-        return Send(message[..(fixedSize + name.Length + 1)], FuseNotifyCode.Delete);
+        Span<byte> terminated = stackalloc byte[DirentLayout.NameMax + 1];
+        return Send(new FuseNotifyDeleteOut { Parent = parent, Child = child, Namelen = (uint)name.Length },
+            FuseNotifyCode.Delete, Terminated(name, terminated));
+    }
+
+    /// <summary>The name and its NUL, which the kernel wants after the struct (and counts in the length).</summary>
+    private static ReadOnlySpan<byte> Terminated(ReadOnlySpan<byte> name, Span<byte> buffer)
+    {
+        name.CopyTo(buffer);
+        buffer[name.Length] = 0;
+        return buffer[..(name.Length + 1)];
     }
 
     /// <summary>Wakes a poll() waiting on the kernel handle the filesystem received in POLL.</summary>
-    public int PollWakeup(ulong kernelHandle)
-    {
-        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyPollWakeupOut>()];
-        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyPollWakeupOut { Kh = kernelHandle });
-        return Send(message, FuseNotifyCode.Poll);
-    }
+    public int PollWakeup(ulong kernelHandle) => Send(new FuseNotifyPollWakeupOut { Kh = kernelHandle }, FuseNotifyCode.Poll);
 
     /// <summary>Puts <paramref name="data"/> into the kernel's page cache of <paramref name="ino"/> at <paramref name="offset"/>.</summary>
     public int Store(ulong ino, long offset, ReadOnlySpan<byte> data)
-    {
-        int fixedSize = Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyStoreOut>();
-        byte[] message = ArrayPool<byte>.Shared.Rent(fixedSize + data.Length);
-        try
-        {
-            MemoryMarshal.Write(message.AsSpan(Request.FuseOutHeaderSize), new FuseNotifyStoreOut { NodeId = ino, Offset = (ulong)offset, Size = (uint)data.Length });
-            data.CopyTo(message.AsSpan(fixedSize));
-            return Send(message.AsSpan(0, fixedSize + data.Length), FuseNotifyCode.Store);
-        }
-        finally { ArrayPool<byte>.Shared.Return(message); }
-    }
+        => Send(new FuseNotifyStoreOut { NodeId = ino, Offset = (ulong)offset, Size = (uint)data.Length }, FuseNotifyCode.Store, data);
 
     // Retrieve uniques: even, with bit 62 set. The kernel numbers its own requests 2, 4, 6, ... (bit 0 marks an
     // interrupt) and never comes near bit 62, so the answer cannot be mistaken for a live request. That matters on
@@ -100,12 +81,8 @@ public sealed class Notifications
     public int Retrieve(ulong ino, long offset, uint size, ulong notifyUnique)
     {
         if (offset < 0 || (notifyUnique & RetrieveUniqueMask) != RetrieveUniqueBit) return -Errno.EINVAL;
-        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyRetrieveOut>()];
-        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyRetrieveOut
-        {
-            NotifyUnique = notifyUnique, NodeId = ino, Offset = (ulong)offset, Size = size,
-        });
-        return Send(message, FuseNotifyCode.Retrieve);
+        return Send(new FuseNotifyRetrieveOut { NotifyUnique = notifyUnique, NodeId = ino, Offset = (ulong)offset, Size = size },
+            FuseNotifyCode.Retrieve);
     }
 
     /// <summary>
@@ -135,10 +112,16 @@ public sealed class Notifications
     public int Prune(ReadOnlySpan<ulong> nodeIds)
     {
         if (nodeIds.IsEmpty || nodeIds.Length > MaxPruneCount) return -Errno.EINVAL;
-        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<FuseNotifyPruneOut>()];
-        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], new FuseNotifyPruneOut { Count = (uint)nodeIds.Length });
-        // The ids follow straight from the caller's memory: a large prune is neither copied nor allocated.
-        return Send(message, FuseNotifyCode.Prune, MemoryMarshal.AsBytes(nodeIds));
+        return Send(new FuseNotifyPruneOut { Count = (uint)nodeIds.Length }, FuseNotifyCode.Prune, MemoryMarshal.AsBytes(nodeIds));
+    }
+
+    /// <summary>Header and <paramref name="body"/>, then <paramref name="tail"/> (a name, data, node ids) straight from
+    /// the caller's memory: one write, nothing copied or allocated however large the tail.</summary>
+    private int Send<T>(T body, FuseNotifyCode code, ReadOnlySpan<byte> tail = default) where T : unmanaged
+    {
+        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<T>()];
+        MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], body);
+        return Send(message, code, tail);
     }
 
     private int Send(Span<byte> message, FuseNotifyCode code, ReadOnlySpan<byte> tail = default)

@@ -97,9 +97,8 @@ internal sealed class RingTransport : ITransport
         // Requests neither read into, nor being served, nor being replied. Only one READ is kept posted per worker:
         // every posted READ is a poller on the connection's queue, and each new request would wake them all.
         private readonly Stack<Request> _idle = new();
-        private bool _readPosted;
         private int _repliesQueued;       // reply WRITEs prepared since the last submit
-        private Request? _readInto;
+        private Request? _readInto;       // the request the posted READ reads into; null while none is posted
         private bool _sessionOver;
 
         // Shared with the neighbouring workers (see LoadToWakeNext).
@@ -178,7 +177,7 @@ internal sealed class RingTransport : ITransport
                 // A reply WRITE to /dev/fuse completes during the submit (fuse_dev_write never waits), so its CQE is
                 // ready at once: wait for one more, or every reply would cost a second io_uring_enter. Only while a
                 // READ is posted: then a request, a wake-up or the session's end is bound to come.
-                uint waitFor = 1 + (_readPosted ? (uint)_repliesQueued : 0);
+                uint waitFor = 1 + (_readInto is not null ? (uint)_repliesQueued : 0);
                 _repliesQueued = 0;
                 if (_index > 0) timedOut = !ring.SubmitAndWait(waitFor, Interval);
                 else ring.SubmitAndWait(waitFor);
@@ -196,7 +195,7 @@ internal sealed class RingTransport : ITransport
         /// <summary>Asks for the next worker while this one is loaded; parks or unparks this one (never the first).</summary>
         private void Balance(bool timedOut)
         {
-            int busy = _requests.All.Length - _idle.Count - (_readPosted ? 1 : 0) - _repliesQueued;
+            int busy = _requests.All.Length - _idle.Count - (_readInto is not null ? 1 : 0) - _repliesQueued;
             var next = Next;
             if (next is not null && busy >= LoadToWakeNext) next.Demand();
             if (Previous is not { } previous) return;
@@ -241,7 +240,7 @@ internal sealed class RingTransport : ITransport
         private void Park()
         {
             _parked = true;
-            if (_readPosted) _ring!.GetSqe().PrepareCancel(UserData(_readInto!.PoolIndex, KindRead), UserData(0, KindCancel));
+            if (_readInto is { } posted) _ring!.GetSqe().PrepareCancel(UserData(posted.PoolIndex, KindRead), UserData(0, KindCancel));
         }
 
         private void DrainCompletedElsewhere()
@@ -254,7 +253,7 @@ internal sealed class RingTransport : ITransport
         /// <summary>Posts a READ into an idle request, unless one is posted already or every request is busy.</summary>
         private void EnsureReadPosted()
         {
-            if (_readPosted || _parked || _sessionOver || _owner._stopping || !_idle.TryPop(out var r)) return;
+            if (_readInto is not null || _parked || _sessionOver || _owner._stopping || !_idle.TryPop(out var r)) return;
             PostRead(r);
         }
 
@@ -264,7 +263,6 @@ internal sealed class RingTransport : ITransport
             uint length = (uint)(_requests.Inputs.BufferSize - r.InputStart);
             // Not READ_FIXED: fuse_dev_read() refuses iterators that are not user-backed (EINVAL, seen on 6.18).
             sqe.PrepareRead(_fd, r.InputAddress, length, StreamPosition, UserData(r.PoolIndex, KindRead));
-            _readPosted = true;
             _readInto = r;
         }
 
@@ -320,7 +318,7 @@ internal sealed class RingTransport : ITransport
                 EnsureReadPosted();
                 return;
             }
-            _readPosted = false;
+            _readInto = null;
             int res = cqe.Res;
             if (res < 0)
             {

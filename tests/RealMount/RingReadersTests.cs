@@ -44,17 +44,13 @@ public class RingReadersTests
         private static ValueTask<int> Answer(Request request)
         {
             request.Entry.NodeId = 2;
-            request.Entry.Attr.Ino = 2;
-            request.Entry.Attr.Mode = 0x81A4;
-            request.Entry.Attr.Nlink = 1;
+            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, 2);
             return Success;
         }
 
         public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
         {
-            request.Attr.Ino = ino;
-            request.Attr.Mode = ino == 1 ? 0x41EDu : 0x81A4u;
-            request.Attr.Nlink = 1;
+            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Attr, ino);
             return Success;
         }
     }

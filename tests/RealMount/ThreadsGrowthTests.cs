@@ -36,7 +36,7 @@ public class ThreadsGrowthTests
             return Success;
         }
 
-        private static void FillAttr(ref FuseAttr attr, ulong ino)
+        internal static void FillAttr(ref FuseAttr attr, ulong ino)
         {
             attr.Ino = ino;
             attr.Mode = ino == 1 ? 0x4000u | 0x1ED : 0x8000u | 0x1A4;
