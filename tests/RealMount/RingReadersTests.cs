@@ -90,6 +90,29 @@ public class RingReadersTests
     }
 
     [Fact]
+    public async Task Two_clients_at_once_are_served_by_both_workers()
+    {
+        var fs = new ThreadsGrowthTests.BlockingLookupFs();
+        using var m = new MountedFs(fs, TransportKind.Ring, configure: o => o.Workers = 2);
+        long Served(string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
+        // Every method returns at once on the worker's thread, so the first worker never has two requests in
+        // progress: only the interleaving of the two clients' requests can bring the second worker in.
+        var watchdog = System.Diagnostics.Stopwatch.StartNew();
+        bool Client(int client)
+        {
+            for (int i = 0; ; i++)
+            {
+                if (Posix.LStat(m.PathOf($"c{client}n{i}"), out _) != 0) return false;
+                if (i % 64 == 0 && Served("ring/1") >= 100) return true;
+                if (watchdog.Elapsed > MountedFs.Watchdog) return false;
+            }
+        }
+        var clients = Enumerable.Range(0, 2).Select(c => Task.Factory.StartNew(() => Client(c), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        foreach (var c in clients) Assert.True(await c, $"the second worker served {Served("ring/1")} requests while two clients ran");
+    }
+
+    [Fact]
     public async Task A_method_blocking_the_first_worker_does_not_stop_the_next_request()
     {
         var fs = new ThreadsGrowthTests.BlockingLookupFs();
