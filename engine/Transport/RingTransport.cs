@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Fuselage.Interop;
 using Fuselage.Interop.IoUring;
 using Fuselage.Ring;
@@ -6,11 +5,11 @@ using Fuselage.Ring;
 namespace Fuselage.Transport;
 
 /// <summary>
-/// The default transport: each worker thread owns one io_uring and one non-blocking cloned /dev/fuse fd. It keeps
-/// one READ posted into an idle request, writes replies through the same ring, and runs the filesystem's file I/O
-/// (<see cref="Request.ReadFileAsync"/>) there too, so a worker never blocks in a syscall. A method that completes
-/// on another thread hands its request back through a queue and wakes the ring; the reply still leaves from the
-/// owning worker. The first worker always reads; each further one reads only while the one before it is loaded.
+/// The default transport: each worker (a <see cref="RingThread"/>) owns one io_uring and one non-blocking cloned
+/// /dev/fuse fd. It keeps one READ posted into an idle request, writes replies through the same ring, and runs the
+/// filesystem's file I/O (<see cref="Request.ReadFileAsync"/>) there too, so a worker never blocks in a syscall.
+/// The first worker always reads; each further one reads only while the one before it is loaded, or sees requests
+/// of several origins interleave.
 /// </summary>
 internal sealed class RingTransport : ITransport
 {
@@ -69,7 +68,7 @@ internal sealed class RingTransport : ITransport
         foreach (var w in _workers) w.Dispose();
     }
 
-    private sealed class Worker : IReplySink, IFileIo, IDisposable
+    private sealed class Worker : RingThread
     {
         // user_data = request index << 2 | kind
         private const ulong KindRead = 0, KindWrite = 1, KindFileIo = 2, KindCancel = 3;
@@ -98,11 +97,6 @@ internal sealed class RingTransport : ITransport
         private readonly bool _ownsFd;
         private readonly long[]? _counts;
         private readonly WorkerRequests _requests;
-        private readonly ConcurrentQueue<Request> _completedElsewhere = new();
-        private readonly Thread _thread;
-        private readonly ManualResetEventSlim _started = new();
-        private Exception? _startError;
-        private Fuselage.Ring.Ring? _ring;
         // Requests neither read into, nor being served, nor being replied. Only one READ is kept posted per worker:
         // every posted READ is a poller on the connection's queue, and each new request would wake them all.
         private readonly Stack<Request> _idle = new();
@@ -124,6 +118,7 @@ internal sealed class RingTransport : ITransport
         private long _interleavingSince;
 
         public Worker(RingTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
+            : base($"fuselage-ring-{index}")
         {
             _owner = owner;
             _index = index;
@@ -132,53 +127,38 @@ internal sealed class RingTransport : ITransport
             _counts = counts;
             _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
             foreach (var r in _requests.All) r.FileIo = this;
-            _thread = new Thread(Run) { Name = $"fuselage-ring-{index}", IsBackground = true };
         }
 
-        public void Start() => _thread.Start();
+        protected override bool Closing => _sessionOver || _owner._stopping;
 
-        public void WaitStarted()
+        protected override Fuselage.Ring.Ring CreateRing()
         {
-            _started.Wait();
-            if (_startError is not null) throw new IOException($"ring worker {_index} could not start: {_startError.Message}", _startError);
-        }
-
-        public void Wake() => _ring?.Wake();
-
-        private void Run()
-        {
-            Exception? error = null;
-            try
+            int depth = _requests.All.Length;
+            // DEFER_TASKRUN: completions (polled /dev/fuse reads, file I/O) run as task work only when this thread
+            // waits for them, not as interruptions of whatever it is doing; TASKRUN_FLAG shows pending work so a CQ
+            // drain can fetch it.
+            return new Fuselage.Ring.Ring((uint)(2 * depth + 4), new RingOptions
             {
-                int depth = _requests.All.Length;
-                // Created on this thread: SINGLE_ISSUER and DEFER_TASKRUN tie the ring to its submitter. Completions
-                // (polled /dev/fuse reads, file I/O) then run as task work only when this thread waits for them, not
-                // as interruptions of whatever it is doing; TASKRUN_FLAG shows pending work so a CQ drain can fetch it.
-                _ring = new Fuselage.Ring.Ring((uint)(2 * depth + 4), new RingOptions
-                {
-                    Flags = IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.DeferTaskRun | IoUringSetupFlags.TaskRunFlag | IoUringSetupFlags.SubmitAll,
-                    CompletionQueueEntries = (uint)(4 * depth + 8),
-                    EnableWake = true,
-                });
-                for (int i = _requests.All.Length - 1; i >= 0; i--) _idle.Push(_requests.All[i]);
-                _parked = _index > 0;
-                EnsureReadPosted();
-            }
-            catch (Exception e) { _startError = e; }
-            _started.Set();
-            if (_startError is not null) { _owner.WorkerExited(_startError); return; }
-
-            try { Serve(); }
-            catch (Exception e) { error = e; }
-            // Disposed here, on its issuer: the ring cancels and drains the posted READs before the buffers can go.
-            try { _ring?.Dispose(); }
-            catch (Exception e) { error ??= e; }
-            _owner.WorkerExited(error);
+                Flags = IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.DeferTaskRun | IoUringSetupFlags.TaskRunFlag | IoUringSetupFlags.SubmitAll,
+                CompletionQueueEntries = (uint)(4 * depth + 8),
+                EnableWake = true,
+            });
         }
 
-        private void Serve()
+        protected override void Prime()
         {
-            var ring = _ring!;
+            for (int i = _requests.All.Length - 1; i >= 0; i--) _idle.Push(_requests.All[i]);
+            _parked = _index > 0;
+            EnsureReadPosted();
+        }
+
+        protected override void Exited(Exception? error) => _owner.WorkerExited(error);
+
+        protected override ulong FileIoUserData(int requestIndex) => UserData(requestIndex, KindFileIo);
+
+        protected override void Serve()
+        {
+            var ring = Ring!;
             var handler = new CqeHandler(this);
             bool timedOut = false;
             while (true)
@@ -274,12 +254,7 @@ internal sealed class RingTransport : ITransport
         private void Park()
         {
             _parked = true;
-            if (_readInto is { } posted) _ring!.GetSqe().PrepareCancel(UserData(posted.PoolIndex, KindRead), UserData(0, KindCancel));
-        }
-
-        private void DrainCompletedElsewhere()
-        {
-            while (_completedElsewhere.TryDequeue(out var req)) SendReply(req);
+            if (_readInto is { } posted) Ring!.GetSqe().PrepareCancel(UserData(posted.PoolIndex, KindRead), UserData(0, KindCancel));
         }
 
         private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << 2) | kind;
@@ -293,7 +268,7 @@ internal sealed class RingTransport : ITransport
 
         private void PostRead(Request r)
         {
-            ref var sqe = ref _ring!.GetSqe();
+            ref var sqe = ref Ring!.GetSqe();
             uint length = (uint)(_requests.Inputs.BufferSize - r.InputStart);
             // Not READ_FIXED: fuse_dev_read() refuses iterators that are not user-backed (EINVAL, seen on 6.18).
             sqe.PrepareRead(_fd, r.InputAddress, length, StreamPosition, UserData(r.PoolIndex, KindRead));
@@ -301,35 +276,18 @@ internal sealed class RingTransport : ITransport
         }
 
         /// <summary>WRITEs the reply; the request goes idle when the kernel has taken it (or at once when there is none).</summary>
-        private void SendReply(Request r)
+        protected override void SendReply(Request r)
         {
             if (_sessionOver || _owner._stopping) return; // nothing will be read again; the ring's disposal cancels the rest
             if (r.ReplyLength > 0)
             {
-                ref var sqe = ref _ring!.GetSqe();
+                ref var sqe = ref Ring!.GetSqe();
                 sqe.PrepareWrite(_fd, r.ReplyAddress, (uint)r.ReplyLength, StreamPosition, UserData(r.PoolIndex, KindWrite));
                 _repliesQueued++;
                 return;
             }
             _idle.Push(r);
             EnsureReadPosted();
-        }
-
-        public bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset)
-        {
-            // Only the owning thread touches the ring; a method that moved to another thread falls back to a syscall.
-            if (Environment.CurrentManagedThreadId != _thread.ManagedThreadId || _sessionOver || _owner._stopping) return false;
-            ref var sqe = ref _ring!.GetSqe();
-            ulong userData = UserData(request.PoolIndex, KindFileIo);
-            sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, userData);
-            return true;
-        }
-
-        public void Complete(Request request)
-        {
-            if (Environment.CurrentManagedThreadId == _thread.ManagedThreadId) { SendReply(request); return; }
-            _completedElsewhere.Enqueue(request);
-            _ring?.Wake();
         }
 
         private void OnCqe(in IoUringCqe cqe)
@@ -380,12 +338,11 @@ internal sealed class RingTransport : ITransport
             public readonly void Handle(in IoUringCqe cqe) => worker.OnCqe(cqe);
         }
 
-        public void Dispose()
+        public override void Dispose()
         {
-            _ring?.Dispose(); // normally done by the worker itself; a second call does nothing
+            base.Dispose();
             if (_ownsFd) Libc.close(_fd);
             _requests.Dispose();
-            _started.Dispose();
         }
     }
 }

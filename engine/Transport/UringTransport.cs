@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Fuselage.Buffers;
 using Fuselage.Interop;
@@ -114,7 +113,7 @@ internal sealed class UringTransport : ITransport
     }
 
     /// <summary>One kernel queue: its thread, its SQE128 ring and its entries.</summary>
-    private sealed class Queue : IReplySink, IFileIo, IDisposable
+    private sealed class Queue : RingThread
     {
         private const int Scratch = 4096;                 // room in front of the payload for the copied headers
         private const int InOutOffset = 0;                // fuse_in_header in, fuse_out_header out
@@ -128,11 +127,6 @@ internal sealed class UringTransport : ITransport
         private readonly long[]? _counts;
         private readonly BufferPool _headers, _payloads, _replyScratch, _iovecs;
         private readonly Entry[] _entries;
-        private readonly ConcurrentQueue<Request> _completedElsewhere = new();
-        private readonly Thread _thread;
-        private readonly ManualResetEventSlim _started = new();
-        private Exception? _startError;
-        private Fuselage.Ring.Ring? _ring;
         private int _parked;            // entries whose REGISTER/COMMIT the kernel holds
         private bool _sessionOver;
 
@@ -147,6 +141,7 @@ internal sealed class UringTransport : ITransport
         }
 
         public Queue(UringTransport owner, int qid, int depth, int maxPayload, long[]? counts)
+            : base($"fuselage-uring-q{qid}")
         {
             _owner = owner;
             _qid = qid;
@@ -174,56 +169,42 @@ internal sealed class UringTransport : ITransport
                 pair[1] = new Iovec(payload.Address + Scratch, (nuint)maxPayload);
             }
             foreach (var e in _entries) e.Request.FileIo = this;
-            _thread = new Thread(Run) { Name = $"fuselage-uring-q{qid}", IsBackground = true };
         }
 
-        public void Start() => _thread.Start();
+        protected override bool Closing => _sessionOver;
 
-        public void WaitStarted()
-        {
-            _started.Wait();
-            if (_startError is not null) throw new IOException($"uring queue {_qid} could not start: {_startError.Message}", _startError);
-        }
-
-        public void Wake() => _ring?.Wake();
-
-        private void Run()
+        protected override Fuselage.Ring.Ring CreateRing()
         {
             // The kernel routes a request to the queue of the CPU its caller runs on: serve it from that CPU.
             // Best effort; an offline CPU simply leaves the thread unpinned.
             Libc.PinCurrentThread(_qid);
-            try
+            return new Fuselage.Ring.Ring((uint)(2 * _entries.Length + 4), new RingOptions
             {
-                _ring = new Fuselage.Ring.Ring((uint)(2 * _entries.Length + 4), new RingOptions
-                {
-                    // SQE128 is mandatory: without it REGISTER fails in a way that leaves the connection hanging.
-                    Flags = IoUringSetupFlags.Sqe128 | IoUringSetupFlags.SubmitAll | IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.CoopTaskRun,
-                    CompletionQueueEntries = (uint)(4 * _entries.Length + 8),
-                    EnableWake = true,
-                });
-                if ((_ring.AcceptedFlags & IoUringSetupFlags.Sqe128) == 0) throw new NotSupportedException("the kernel refused 128-byte SQEs");
-                for (int i = 0; i < _entries.Length; i++) PrepareCommand(i, FuseUringCommand.Register);
-                _ring.Submit();
-            }
-            catch (Exception e) { _startError = e; }
-            _started.Set();
-            if (_startError is not null) { _owner.QueueExited(_startError); return; }
-
-            Exception? error = null;
-            try { Serve(); }
-            catch (Exception e) { error = e; }
-            try { _ring?.Dispose(); }
-            catch (Exception e) { error ??= e; }
-            _owner.QueueExited(error);
+                // SQE128 is mandatory: without it REGISTER fails in a way that leaves the connection hanging.
+                Flags = IoUringSetupFlags.Sqe128 | IoUringSetupFlags.SubmitAll | IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.CoopTaskRun,
+                CompletionQueueEntries = (uint)(4 * _entries.Length + 8),
+                EnableWake = true,
+            });
         }
 
-        private void Serve()
+        protected override void Prime()
         {
-            var ring = _ring!;
+            if ((Ring!.AcceptedFlags & IoUringSetupFlags.Sqe128) == 0) throw new NotSupportedException("the kernel refused 128-byte SQEs");
+            for (int i = 0; i < _entries.Length; i++) PrepareCommand(i, FuseUringCommand.Register);
+            Ring.Submit();
+        }
+
+        protected override void Exited(Exception? error) => _owner.QueueExited(error);
+
+        protected override ulong FileIoUserData(int requestIndex) => UserData(requestIndex, KindFileIo);
+
+        protected override void Serve()
+        {
+            var ring = Ring!;
             var handler = new CqeHandler(this);
             while (true)
             {
-                while (_completedElsewhere.TryDequeue(out var req)) Commit(req);
+                DrainCompletedElsewhere();
                 // Leave only when the kernel has given back every entry (B9: never close a ring it still uses).
                 if (_parked == 0 && (_sessionOver || _owner._stopping)) break;
                 ring.SubmitAndWait(1);
@@ -235,7 +216,7 @@ internal sealed class UringTransport : ITransport
         private void PrepareCommand(int index, FuseUringCommand command)
         {
             var e = _entries[index];
-            ref var sqe = ref _ring!.GetSqe128();
+            ref var sqe = ref Ring!.GetSqe128();
             sqe.PrepareUringCmd(_owner._mount.Fd, (uint)command, UserData(index, KindCommand));
             if (command == FuseUringCommand.Register)
             {
@@ -250,15 +231,6 @@ internal sealed class UringTransport : ITransport
         // user_data = entry index | kind << 32
         private const ulong KindCommand = 0, KindFileIo = 1;
         private static ulong UserData(int index, ulong kind) => (uint)index | kind << 32;
-
-        public bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset)
-        {
-            if (Environment.CurrentManagedThreadId != _thread.ManagedThreadId || _sessionOver) return false;
-            ref var sqe = ref _ring!.GetSqe();
-            ulong userData = UserData(request.PoolIndex, KindFileIo);
-            sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, userData);
-            return true;
-        }
 
         private void OnCqe(in IoUringCqe cqe)
         {
@@ -319,15 +291,8 @@ internal sealed class UringTransport : ITransport
             _owner._dispatcher.Dispatch(req, _counts);
         }
 
-        public void Complete(Request request)
-        {
-            if (Environment.CurrentManagedThreadId == _thread.ManagedThreadId) { Commit(request); return; }
-            _completedElsewhere.Enqueue(request);
-            _ring?.Wake();
-        }
-
         /// <summary>fuse_out_header is already in the header buffer; place the payload and its size, then COMMIT_AND_FETCH.</summary>
-        private void Commit(Request req)
+        protected override void SendReply(Request req)
         {
             var e = _entries[req.PoolIndex];
             if (_sessionOver) return; // the kernel took the entry back already
@@ -348,14 +313,13 @@ internal sealed class UringTransport : ITransport
             public readonly void Handle(in IoUringCqe cqe) => queue.OnCqe(cqe);
         }
 
-        public void Dispose()
+        public override void Dispose()
         {
-            _ring?.Dispose();
+            base.Dispose();
             _headers.Dispose();
             _payloads.Dispose();
             _replyScratch.Dispose();
             _iovecs.Dispose();
-            _started.Dispose();
         }
     }
 }

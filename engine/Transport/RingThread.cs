@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using Fuselage.Interop.IoUring;
+using Fuselage.Ring;
+
+namespace Fuselage.Transport;
+
+/// <summary>
+/// One thread owning one io_uring, the shape the ring workers and the uring queues share. The ring is created on
+/// the thread itself (SINGLE_ISSUER ties it to its submitter), served there and disposed there, so the kernel
+/// cancels and drains whatever is still posted before the buffers can go. The filesystem's file I/O goes through
+/// the same ring while the method runs on this thread; a method that completes on another thread hands its
+/// request back through a queue and wakes the ring, and the reply still leaves from here.
+/// </summary>
+internal abstract class RingThread : IReplySink, IFileIo, IDisposable
+{
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _started = new();
+    private readonly ConcurrentQueue<Request> _completedElsewhere = new();
+    private Exception? _startError;
+
+    protected RingThread(string name) => _thread = new Thread(Run) { Name = name, IsBackground = true };
+
+    /// <summary>The thread's ring; null until <see cref="CreateRing"/> returned on the thread.</summary>
+    protected Fuselage.Ring.Ring? Ring { get; private set; }
+
+    /// <summary>True once nothing more will be submitted: file I/O then falls back to a syscall.</summary>
+    protected abstract bool Closing { get; }
+
+    /// <summary>On the thread: creates the ring (and pins the thread, if it wants to be pinned).</summary>
+    protected abstract Fuselage.Ring.Ring CreateRing();
+
+    /// <summary>On the thread, right after <see cref="CreateRing"/>: posts what the kernel must hold before serving.</summary>
+    protected abstract void Prime();
+
+    /// <summary>Waits for completions and handles them until the session is over; returns to end the thread.</summary>
+    protected abstract void Serve();
+
+    /// <summary>Sends a finished request's reply; always on this thread.</summary>
+    protected abstract void SendReply(Request request);
+
+    /// <summary>The user_data of a file I/O submitted for the request at <paramref name="requestIndex"/>.</summary>
+    protected abstract ulong FileIoUserData(int requestIndex);
+
+    /// <summary>The thread has ended, with the error that ended it (null when the session ended).</summary>
+    protected abstract void Exited(Exception? error);
+
+    public void Start() => _thread.Start();
+
+    public void WaitStarted()
+    {
+        _started.Wait();
+        if (_startError is not null) throw new IOException($"{_thread.Name} could not start: {_startError.Message}", _startError);
+    }
+
+    public void Wake() => Ring?.Wake();
+
+    private bool OnOwnThread => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
+
+    private void Run()
+    {
+        try
+        {
+            Ring = CreateRing();
+            Prime();
+        }
+        catch (Exception e) { _startError = e; }
+        _started.Set();
+        if (_startError is not null) { Exited(_startError); return; }
+
+        Exception? error = null;
+        try { Serve(); }
+        catch (Exception e) { error = e; }
+        try { Ring?.Dispose(); }
+        catch (Exception e) { error ??= e; }
+        Exited(error);
+    }
+
+    public bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset)
+    {
+        // Only the owning thread touches the ring; a method that moved to another thread falls back to a syscall.
+        if (!OnOwnThread || Closing) return false;
+        ref var sqe = ref Ring!.GetSqe();
+        sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex));
+        return true;
+    }
+
+    public void Complete(Request request)
+    {
+        if (OnOwnThread) { SendReply(request); return; }
+        _completedElsewhere.Enqueue(request);
+        Ring?.Wake();
+    }
+
+    /// <summary>Replies to the requests whose methods completed on other threads.</summary>
+    protected void DrainCompletedElsewhere()
+    {
+        while (_completedElsewhere.TryDequeue(out var request)) SendReply(request);
+    }
+
+    public virtual void Dispose()
+    {
+        Ring?.Dispose(); // normally done by the thread itself; a second call does nothing
+        _started.Dispose();
+    }
+}
