@@ -103,6 +103,10 @@ internal sealed class RingTransport : ITransport
         private int _repliesQueued;       // reply WRITEs prepared since the last submit
         private Request? _readInto;       // the request the posted READ reads into; null while none is posted
         private bool _sessionOver;
+        private int _servedInInterval;
+        private int _interleavedInInterval; // requests whose client thread differs from the last one any worker read
+        private bool _clientsInterleave;    // as measured over the last whole interval
+        private long _interleavingSince;
 
         // Shared with the neighbouring workers (see LoadToWakeNext).
         private volatile bool _waiting;   // in io_uring_enter, not running a method
@@ -112,10 +116,6 @@ internal sealed class RingTransport : ITransport
         private int _wakeSent;            // the previous worker woke this parked one already
         private long _lastLook;
         private long _previousWakeUpsSeen = -1;
-        private int _servedInInterval;
-        private int _interleavedInInterval; // requests whose client thread differs from the last one any worker read
-        private volatile bool _clientsInterleave; // as measured over the last interval
-        private long _interleavingSince;
 
         public Worker(RingTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
             : base($"fuselage-ring-{index}")
