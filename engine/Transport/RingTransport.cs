@@ -182,12 +182,14 @@ internal sealed class RingTransport : ITransport
             }
         }
 
+        private bool Alone => _owner._workers.Count == 1; // nothing to balance: no interval measures, no demands
         private Worker? Previous => _index > 0 ? _owner._workers[_index - 1] : null;
         private Worker? Next => _index + 1 < _owner._workers.Count ? _owner._workers[_index + 1] : null;
 
         /// <summary>Asks for the next worker while this one is loaded; parks or unparks this one (never the first).</summary>
         private void Balance(bool timedOut)
         {
+            if (Alone) return;
             int busy = _requests.All.Length - _idle.Count - (_readInto is not null ? 1 : 0) - _repliesQueued;
             long now = Environment.TickCount64;
             MeasureInterleaving(now);
@@ -328,7 +330,7 @@ internal sealed class RingTransport : ITransport
                 }
             }
             r.InputLength = res;
-            if (res >= Request.FuseInHeaderSize) CountClient(r.Pid);
+            if (!Alone && res >= Request.FuseInHeaderSize) CountClient(r.Pid);
             EnsureReadPosted(); // the next request can arrive while this one is served
             _owner._dispatcher.Dispatch(r, _counts);
         }

@@ -9,6 +9,8 @@ namespace Fuselage.Tests.RealMount;
 [Collection("real mounts")]
 public class RingReadersTests
 {
+    private static long Served(MountedFs m, string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
+
     [Fact]
     public void One_client_at_a_time_is_served_by_the_first_worker()
     {
@@ -18,8 +20,7 @@ public class RingReadersTests
         {
             for (int i = 0; i < 300; i++) Assert.Equal(0, Posix.LStat(m.PathOf($"name{i}"), out _));
         });
-        var served = m.Server.Stats!.PerSource();
-        long first = served.GetValueOrDefault("ring/0"), second = served.GetValueOrDefault("ring/1");
+        long first = Served(m, "ring/0"), second = Served(m, "ring/1");
         Assert.True(first >= 300, $"ring/0 served {first}");
         // Both reading, each request went to whichever woke first: about half each.
         Assert.True(second * 20 <= first, $"ring/1 served {second} of {first + second} requests with one client at a time");
@@ -60,12 +61,11 @@ public class RingReadersTests
     {
         var fs = new HeldLookupFs();
         using var m = new MountedFs(fs, TransportKind.Ring, configure: o => o.Workers = 2);
-        long Served(string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
         // A burst: requests held in progress until the second worker has taken some of them.
         var held = new List<Task<bool>>();
         try
         {
-            while (Served("ring/1") == 0)
+            while (Served(m, "ring/1") == 0)
             {
                 Assert.True(held.Count < 64, "the second worker never read while the first held many requests");
                 held.Add(ThreadsGrowthTests.StatInBackground(m.PathOf($"slow{held.Count}")));
@@ -78,12 +78,12 @@ public class RingReadersTests
         var watchdog = System.Diagnostics.Stopwatch.StartNew();
         for (int window = 0; ; window++)
         {
-            long before0 = Served("ring/0"), before1 = Served("ring/1");
+            long before0 = Served(m, "ring/0"), before1 = Served(m, "ring/1");
             m.Run(() =>
             {
                 for (int i = 0; i < 200; i++) Assert.Equal(0, Posix.LStat(m.PathOf($"w{window}n{i}"), out _));
             });
-            long first = Served("ring/0") - before0, second = Served("ring/1") - before1;
+            long first = Served(m, "ring/0") - before0, second = Served(m, "ring/1") - before1;
             if (second * 20 <= first) break;
             Assert.True(watchdog.Elapsed < MountedFs.Watchdog, $"the second worker still served {second} of {first + second} requests");
         }
@@ -94,7 +94,6 @@ public class RingReadersTests
     {
         var fs = new ThreadsGrowthTests.BlockingLookupFs();
         using var m = new MountedFs(fs, TransportKind.Ring, configure: o => o.Workers = 2);
-        long Served(string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
         // Every method returns at once on the worker's thread, so the first worker never has two requests in
         // progress: only the interleaving of the two clients' requests can bring the second worker in.
         var watchdog = System.Diagnostics.Stopwatch.StartNew();
@@ -103,13 +102,13 @@ public class RingReadersTests
             for (int i = 0; ; i++)
             {
                 if (Posix.LStat(m.PathOf($"c{client}n{i}"), out _) != 0) return false;
-                if (i % 64 == 0 && Served("ring/1") >= 100) return true;
+                if (i % 64 == 0 && Served(m, "ring/1") >= 100) return true;
                 if (watchdog.Elapsed > MountedFs.Watchdog) return false;
             }
         }
         var clients = Enumerable.Range(0, 2).Select(c => Task.Factory.StartNew(() => Client(c), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-        foreach (var c in clients) Assert.True(await c, $"the second worker served {Served("ring/1")} requests while two clients ran");
+        foreach (var c in clients) Assert.True(await c, $"the second worker served {Served(m, "ring/1")} requests while two clients ran");
     }
 
     [Fact]
@@ -123,7 +122,7 @@ public class RingReadersTests
             Assert.True(fs.Entered.Wait(MountedFs.Watchdog), "the slow LOOKUP never arrived");
             // The first worker's thread is inside the method; the parked second one must notice and take over.
             Assert.True(await ThreadsGrowthTests.StatInBackground(m.PathOf("other")).WaitAsync(MountedFs.Watchdog));
-            Assert.True(m.Server.Stats!.PerSource().GetValueOrDefault("ring/1") > 0);
+            Assert.True(Served(m, "ring/1") > 0);
         }
         finally { fs.Gate.Set(); }
         Assert.True(await slow.WaitAsync(MountedFs.Watchdog));
