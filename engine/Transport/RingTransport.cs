@@ -300,7 +300,7 @@ internal sealed class RingTransport : ITransport
             if (kind == KindCancel) return; // the cancelled READ reports itself (ECANCELED, or the request it read)
             if (kind == KindFileIo)
             {
-                r.CompleteFileIo(cqe.Res); // the method's continuation runs here, and its reply is queued on this ring
+                CompleteFileIo(r, cqe.Res); // the method's continuation runs here, and its reply is queued on this ring
                 return;
             }
             if (kind == KindWrite)

@@ -141,7 +141,9 @@ internal sealed class UringTransport : ITransport
         }
 
         public Queue(UringTransport owner, int qid, int depth, int maxPayload, long[]? counts)
-            : base($"fuselage-uring-q{qid}")
+            // A wake-up hands the queue every request that arrived meanwhile (QD16 from one client: often all 16).
+            // Submitting each file I/O at once while others are in flight: 4k random reads at QD16 +12%.
+            : base($"fuselage-uring-q{qid}", submitFileIoAtOnceWhileBusy: true)
         {
             _owner = owner;
             _qid = qid;
@@ -238,7 +240,7 @@ internal sealed class UringTransport : ITransport
             var e = _entries[index];
             if (cqe.UserData >> 32 == KindFileIo)
             {
-                e.Request.CompleteFileIo(cqe.Res);
+                CompleteFileIo(e.Request, cqe.Res);
                 return;
             }
             _parked--;
