@@ -24,7 +24,8 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     /// <param name="submitFileIoAtOnceWhileBusy">
     /// Whether a file I/O goes to the kernel as soon as it is prepared when another of this thread's is in flight,
     /// instead of with the next wait. For a thread handed many requests per wake-up: otherwise the first one's I/O
-    /// waits for every other request of the burst to be dispatched first.
+    /// waits for every other request of the burst to be dispatched first. Such a submit also sends whatever else is
+    /// queued (replies included): a subclass that sizes its wait by the replies it queued (the ring transport) keeps it off.
     /// </param>
     protected RingThread(string name, bool submitFileIoAtOnceWhileBusy = false)
     {
