@@ -10,9 +10,10 @@ namespace Fuselage.Transport;
 /// <summary>
 /// The kernel's FUSE-over-io_uring queues (Linux 6.14+, enable_uring=Y): one queue per possible CPU, each
 /// owned by one thread with its own SQE128 ring and <c>depth</c> entries (a header buffer and a payload
-/// buffer the kernel copies requests into). Requests are answered with COMMIT_AND_FETCH, which re-arms the
-/// entry in the same submission. /dev/fuse stays served by a small ring reader for INIT, FORGET and
-/// INTERRUPT, which therefore reach requests that arrived on a queue too.
+/// buffer the kernel copies requests into); where each thread runs is <see cref="QueuePlacement"/>'s call.
+/// Requests are answered with COMMIT_AND_FETCH, which re-arms the entry in the same submission. /dev/fuse stays
+/// served by a small ring reader for INIT, FORGET and INTERRUPT, which therefore reach requests that arrived on a
+/// queue too.
 /// </summary>
 internal sealed class UringTransport : ITransport
 {
@@ -23,6 +24,7 @@ internal sealed class UringTransport : ITransport
     private readonly RingTransport _devFuse;
     private readonly List<Queue> _queues = [];
     private readonly WorkerCompletion _queuesDone = new();
+    private QueuePlacement? _placement;
     private volatile bool _stopping;
     private int _queuesClaimed; // 1 once either INIT started the queues or Stop ruled them out
 
@@ -71,6 +73,7 @@ internal sealed class UringTransport : ITransport
         int maxPages = (conn.Granted & FuseInitFlags.MaxPages) != 0 ? (int)((conn.MaxWrite + FuseConnection.PageSize - 1) / FuseConnection.PageSize) : 32;
         int maxPayload = Math.Max(8192, Math.Max((int)conn.MaxWrite, maxPages * (int)FuseConnection.PageSize));
         int count = PossibleCpus();
+        _placement = new QueuePlacement(count);
         _queuesDone.Starting(count);
         try
         {
@@ -127,6 +130,9 @@ internal sealed class UringTransport : ITransport
         private readonly long[]? _counts;
         private readonly BufferPool _headers, _payloads, _replyScratch, _iovecs;
         private readonly Entry[] _entries;
+        private readonly ulong[] _inheritedCpus = new ulong[Libc.CpuSetWords];
+        private bool _inheritedCpusKnown;
+        private QueuePlacement.QueueView _placement;
         private int _parked;            // entries whose REGISTER/COMMIT the kernel holds
         private bool _sessionOver;
 
@@ -177,8 +183,9 @@ internal sealed class UringTransport : ITransport
 
         protected override Fuselage.Ring.Ring CreateRing()
         {
-            // The kernel routes a request to the queue of the CPU its caller runs on: serve it from that CPU.
-            // Best effort; an offline CPU simply leaves the thread unpinned.
+            // The kernel routes a request to the queue of the CPU its caller runs on: serve it from that CPU, until
+            // QueuePlacement finds this queue serving alone. Best effort; an offline CPU leaves the thread unpinned.
+            _inheritedCpusKnown = Libc.GetCurrentThreadAffinity(_inheritedCpus) == 0;
             Libc.PinCurrentThread(_qid);
             return new Fuselage.Ring.Ring((uint)(2 * _entries.Length + 4), new RingOptions
             {
@@ -265,6 +272,7 @@ internal sealed class UringTransport : ITransport
         /// <summary>A request arrived in the entry: put its headers in front of its payload so it reads as on /dev/fuse, then dispatch.</summary>
         private void Fetched(Entry e)
         {
+            Place(_owner._placement!.Fetched(_qid, ref _placement));
             var header = e.Header.Span;
             var inHeader = MemoryMarshal.Read<FuseInHeader>(header);
             uint payloadSize = MemoryMarshal.Read<uint>(header[PayloadSizeOffset..]);
@@ -291,6 +299,12 @@ internal sealed class UringTransport : ITransport
             req.InputStart = start;
             req.InputLength = (int)inHeader.Len;
             _owner._dispatcher.Dispatch(req, _counts);
+        }
+
+        private void Place(QueuePlacement.Move move)
+        {
+            if (move == QueuePlacement.Move.Pin) Libc.PinCurrentThread(_qid);
+            else if (move == QueuePlacement.Move.Float && _inheritedCpusKnown) Libc.SetCurrentThreadAffinity(_inheritedCpus);
         }
 
         /// <summary>fuse_out_header is already in the header buffer; place the payload and its size, then COMMIT_AND_FETCH.</summary>

@@ -4,16 +4,36 @@ namespace Fuselage.Interop;
 
 public static unsafe partial class Libc
 {
+    /// <summary>cpu_set_t as glibc sizes it: 1024 bits.</summary>
+    public const int CpuSetWords = 1024 / 64;
+
     [LibraryImport(Name, EntryPoint = "sched_setaffinity", SetLastError = true)]
     private static partial int sched_setaffinity(int pid, nuint cpusetsize, ulong* mask);
+
+    [LibraryImport(Name, EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static partial int sched_getaffinity(int pid, nuint cpusetsize, ulong* mask);
 
     /// <summary>Pins the calling thread to one CPU (cpu_set_t of 1024 bits). Returns 0 or -1 with errno set.</summary>
     public static int PinCurrentThread(int cpu)
     {
-        const int Bits = 1024;
-        if ((uint)cpu >= Bits) return -1;
-        ulong* mask = stackalloc ulong[Bits / 64]; // zeroed: locals are initialised
+        if ((uint)cpu >= CpuSetWords * 64) return -1;
+        ulong* mask = stackalloc ulong[CpuSetWords]; // zeroed: locals are initialised
         mask[cpu / 64] = 1UL << (cpu % 64);
-        return sched_setaffinity(0, Bits / 8, mask);
+        return sched_setaffinity(0, CpuSetWords * 8, mask);
+    }
+
+    /// <summary>The CPUs the calling thread may run on, into <paramref name="mask"/> (at least <see cref="CpuSetWords"/> words). Returns 0 or -1 with errno set.</summary>
+    public static int GetCurrentThreadAffinity(Span<ulong> mask)
+    {
+        if (mask.Length < CpuSetWords) return -1;
+        mask.Clear();
+        fixed (ulong* m = mask) return sched_getaffinity(0, CpuSetWords * 8, m) < 0 ? -1 : 0;
+    }
+
+    /// <summary>Lets the calling thread run on the CPUs of <paramref name="mask"/> (at least <see cref="CpuSetWords"/> words). Returns 0 or -1 with errno set.</summary>
+    public static int SetCurrentThreadAffinity(ReadOnlySpan<ulong> mask)
+    {
+        if (mask.Length < CpuSetWords) return -1;
+        fixed (ulong* m = mask) return sched_setaffinity(0, CpuSetWords * 8, m);
     }
 }
