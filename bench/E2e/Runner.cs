@@ -91,9 +91,9 @@ public static class Runner
         // Only a full, unfiltered run's results are kept in git.
         string output = quick || filter.Partial ? Path.Combine(tmp, quick ? "quick" : "partial") : results;
         string source = Path.Combine(tmp, "source");
-        string mountpoint = Path.Combine(tmp, "mnt");
+        string mountpoints = Path.Combine(tmp, "mnt"); // one per system beneath
         string logs = Path.Combine(tmp, "logs");
-        foreach (var d in new[] { output, source, mountpoint, logs }) Directory.CreateDirectory(d);
+        foreach (var d in new[] { output, source, mountpoints, logs }) Directory.CreateDirectory(d);
         foreach (var log in Directory.GetFiles(logs)) File.Delete(log);
         Progress($"e2e {(quick ? "quick" : "full")}: {rounds} round(s), fio jobs of {fioDuration.TotalSeconds:0} s; scratch in {Path.GetRelativePath(repo, tmp)}");
 
@@ -131,32 +131,55 @@ public static class Runner
         Progress($"laying out the {WorkloadSet.FioFileBytes >> 20} MiB fio file");
         foreach (var w in workloads) w.Prepare(source);
 
-        // Rounds interleave the systems, so a drift of the machine (this VM's disk swings by tens of percent over
-        // minutes) spreads over every system instead of landing on whichever ran last; each figure is the median.
+        // Rounds interleave the systems workload by workload: every system is mounted at once, each on a mountpoint of
+        // its own, and each workload runs on one system after the other, in the opposite order every other round. A
+        // drift of the machine (this VM's disk swings by tens of percent over minutes) then reaches the rows of one
+        // workload within a minute of each other rather than minutes apart; each figure is the median of the rounds.
         var samples = new Dictionary<(string Workload, string System), List<Row>>();
         var failed = new HashSet<(string Workload, string System)>();
         var skipped = new HashSet<string>();
-        // Workloads sharing a mount run on one; a workload that wants its own gets a fresh mount.
+        // Workloads sharing a source run on one set of mounts; a workload that wants its own gets fresh ones.
         var mountGroups = new List<List<Workload>> { workloads.Where(w => !w.OwnMount).ToList() };
         mountGroups.AddRange(workloads.Where(w => w.OwnMount).Select(w => new List<Workload> { w }));
         mountGroups.RemoveAll(g => g.Count == 0);
         for (int round = 1; round <= rounds; round++)
         {
             Progress($"round {round} of {rounds}");
-            foreach (var system in systems.Where(s => !skipped.Contains(s.Name)))
+            var order = round % 2 == 1 ? systems : Enumerable.Reverse(systems).ToList();
+            foreach (var group in mountGroups)
             {
-                if (enableUring.Length > 0) File.WriteAllText(UringParameter, system is FuselageSystem { Transport: "uring" } ? "Y" : enableUring);
-                foreach (var group in mountGroups)
+                cancel.ThrowIfCancellationRequested();
+                var mounted = new List<(SystemUnderTest System, string Directory)>();
+                bool uringOn = false;
+                try
                 {
-                    var toRun = group.Where(w => !failed.Contains((w.Name, system.Name))).ToList();
-                    if (toRun.Count == 0) continue;
-                    cancel.ThrowIfCancellationRequested();
-                    try
+                    foreach (var system in order.Where(s => !skipped.Contains(s.Name) && group.Any(w => !failed.Contains((w.Name, s.Name)))))
                     {
-                        string directory = system.Mount(toRun.Any(w => w.OnTmpfs) ? tmpfsSource : source, mountpoint);
-                        if (system.DaemonPid is { } pid) Progress($"{system.Name}: mounted (pid {pid})");
-                        foreach (var workload in toRun)
+                        // The kernel checks enable_uring at every queue command: Y for as long as the uring daemon is
+                        // mounted. Connections that register no queue do not look at it.
+                        if (enableUring.Length > 0 && system is FuselageSystem { Transport: "uring" })
                         {
+                            File.WriteAllText(UringParameter, "Y");
+                            uringOn = true;
+                        }
+                        try
+                        {
+                            string directory = system.Mount(group.Any(w => w.OnTmpfs) ? tmpfsSource : source, Path.Combine(mountpoints, system.Name));
+                            if (system.DaemonPid is { } pid) Progress($"{system.Name}: mounted (pid {pid})");
+                            mounted.Add((system, directory));
+                        }
+                        catch (DaemonFailedException e) when (!cancel.IsCancellationRequested)
+                        {
+                            skipped.Add(system.Name);
+                            notes.Add(e.Message);
+                            Progress($"skipped: {e.Message}");
+                        }
+                    }
+                    foreach (var workload in group)
+                    {
+                        foreach (var (system, directory) in mounted)
+                        {
+                            if (failed.Contains((workload.Name, system.Name))) continue;
                             cancel.ThrowIfCancellationRequested();
                             try
                             {
@@ -164,7 +187,7 @@ public static class Runner
                                 if (!samples.TryGetValue((workload.Name, system.Name), out var list)) samples[(workload.Name, system.Name)] = list = [];
                                 list.Add(row);
                             }
-                            catch (Exception e) when (!cancel.IsCancellationRequested && e is not DaemonFailedException)
+                            catch (Exception e) when (!cancel.IsCancellationRequested)
                             {
                                 failed.Add((workload.Name, system.Name)); // a failure is a property of the system: not retried
                                 notes.Add($"{system.Name} / {workload.Name}: {e.Message.Replace(repo + Path.DirectorySeparatorChar, "")}");
@@ -172,18 +195,16 @@ public static class Runner
                             }
                         }
                     }
-                    catch (DaemonFailedException e) when (!cancel.IsCancellationRequested)
-                    {
-                        skipped.Add(system.Name);
-                        notes.Add(e.Message);
-                        Progress($"skipped: {e.Message}");
-                    }
-                    finally
+                }
+                finally
+                {
+                    foreach (var (system, _) in mounted)
                     {
                         system.Unmount();
                         if (system is DaemonSystem daemon)
                             File.AppendAllLines(Path.Combine(logs, $"{system.Name}.log"), daemon.Output);
                     }
+                    if (uringOn) File.WriteAllText(UringParameter, enableUring);
                 }
             }
         }
@@ -192,7 +213,6 @@ public static class Runner
                     where samples.ContainsKey((workload.Name, system.Name))
                     select Median(samples[(workload.Name, system.Name)])).ToList();
 
-        if (enableUring.Length > 0) File.WriteAllText(UringParameter, enableUring);
         var table = Report.WithRatios(rows);
         var machine = Machine.Describe(source);
         string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}{filter.Arguments}";
@@ -267,13 +287,14 @@ public static class Runner
         lines.AddRange(systems.Select(kv => $"- {kv.Key}: `{kv.Value}`"));
         lines.AddRange([
             "", "## Method", "",
-            $"- {rounds} round(s); each round runs every system in turn (a fresh mount each), and every figure in the table is the median over the rounds, so a drift of the machine during the run reaches all systems alike.",
+            $"- {rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds.",
+            "- The kernel's enable_uring is Y while the uring daemon is mounted, which is during every row; only connections that register io_uring queues use it.",
             $"- fio {fioDuration.TotalSeconds:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on the local-disk source (ext4); ops/s is fio's IOPS, p99 its completion-latency percentile.",
             "- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own. Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
             "- Cache settings are equal: passthrough_ll with `cache=auto,timeout=1` (1 s entry and attribute timeouts, no keep_cache or direct_io forced) and Fuselage's default policy (Classic, 1 s entry and attribute timeouts). O_DIRECT keeps the page cache out of the fio numbers.",
             "- fuselage-kernel-pt is not one more transport: it declares CacheMode.Passthrough, so PassthroughFs registers each open file as a backing file and the kernel reads and writes it without asking the daemon (FUSE passthrough, Linux 6.9+). libfuse 3.14's passthrough_ll has no such mode.",
             $"- metadata: {WorkloadSet.MetadataFiles} empty files, 2 threads each in its own directory: openat(O_CREAT)+close, fstatat, one listing, unlinkat; ops are creates + stats + unlinks + listings; p99 from each operation's own timing.",
-            "- The metadata workload gets a mount of its own, over its tmpfs source.",
+            "- The metadata workload gets mounts of its own, over its tmpfs source.",
             "- daemon CPU µs/op: utime+stime of the daemon process (/proc/<pid>/stat, every thread) over the workload, divided by its operations.",
         ]);
         if (notes.Count > 0)
