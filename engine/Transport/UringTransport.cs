@@ -24,7 +24,6 @@ internal sealed class UringTransport : ITransport
     private readonly RingTransport _devFuse;
     private readonly List<Queue> _queues = [];
     private readonly WorkerCompletion _queuesDone = new();
-    private QueuePlacement? _placement;
     private volatile bool _stopping;
     private int _queuesClaimed; // 1 once either INIT started the queues or Stop ruled them out
 
@@ -73,13 +72,13 @@ internal sealed class UringTransport : ITransport
         int maxPages = (conn.Granted & FuseInitFlags.MaxPages) != 0 ? (int)((conn.MaxWrite + FuseConnection.PageSize - 1) / FuseConnection.PageSize) : 32;
         int maxPayload = Math.Max(8192, Math.Max((int)conn.MaxWrite, maxPages * (int)FuseConnection.PageSize));
         int count = PossibleCpus();
-        _placement = new QueuePlacement(count);
+        var placement = new QueuePlacement(count);
         _queuesDone.Starting(count);
         try
         {
             for (int q = 0; q < count; q++)
             {
-                var queue = new Queue(this, q, Math.Max(1, _options.Depth), maxPayload, _stats?.AddSource($"uring/q{q}"));
+                var queue = new Queue(this, q, Math.Max(1, _options.Depth), maxPayload, placement, _stats?.AddSource($"uring/q{q}"));
                 _queues.Add(queue);
                 queue.Start();
             }
@@ -132,7 +131,8 @@ internal sealed class UringTransport : ITransport
         private readonly Entry[] _entries;
         private readonly ulong[] _inheritedCpus = new ulong[Libc.CpuSetWords];
         private bool _inheritedCpusKnown;
-        private QueuePlacement.QueueView _placement;
+        private readonly QueuePlacement _placement;
+        private QueuePlacement.QueueView _placementView;
         private int _parked;            // entries whose REGISTER/COMMIT the kernel holds
         private bool _sessionOver;
 
@@ -146,12 +146,13 @@ internal sealed class UringTransport : ITransport
             public bool RepliedFromScratch;
         }
 
-        public Queue(UringTransport owner, int qid, int depth, int maxPayload, long[]? counts)
+        public Queue(UringTransport owner, int qid, int depth, int maxPayload, QueuePlacement placement, long[]? counts)
             // A wake-up hands the queue every request that arrived meanwhile (QD16 from one client: often all 16).
             // Submitting each file I/O at once while others are in flight: 4k random reads at QD16 +9-14%.
             : base($"fuselage-uring-q{qid}", submitFileIoAtOnceWhileBusy: true)
         {
             _owner = owner;
+            _placement = placement;
             _qid = qid;
             _maxPayload = maxPayload;
             _counts = counts;
@@ -272,7 +273,7 @@ internal sealed class UringTransport : ITransport
         /// <summary>A request arrived in the entry: put its headers in front of its payload so it reads as on /dev/fuse, then dispatch.</summary>
         private void Fetched(Entry e)
         {
-            Place(_owner._placement!.Fetched(_qid, ref _placement));
+            Place(_placement.Fetched(_qid, ref _placementView));
             var header = e.Header.Span;
             var inHeader = MemoryMarshal.Read<FuseInHeader>(header);
             uint payloadSize = MemoryMarshal.Read<uint>(header[PayloadSizeOffset..]);

@@ -17,9 +17,10 @@ public static unsafe partial class Libc
     public static int PinCurrentThread(int cpu)
     {
         if ((uint)cpu >= CpuSetWords * 64) return -1;
-        ulong* mask = stackalloc ulong[CpuSetWords]; // zeroed: locals are initialised
+        Span<ulong> mask = stackalloc ulong[CpuSetWords];
+        mask.Clear();
         mask[cpu / 64] = 1UL << (cpu % 64);
-        return sched_setaffinity(0, CpuSetWords * 8, mask);
+        return SetCurrentThreadAffinity(mask);
     }
 
     /// <summary>The CPUs the calling thread may run on, into <paramref name="mask"/> (at least <see cref="CpuSetWords"/> words). Returns 0 or -1 with errno set.</summary>
