@@ -17,6 +17,8 @@ public sealed record Row(
     [JsonPropertyName("ops_vs_native")] public double? OpsVsNative { get; init; }
     [JsonPropertyName("p99_vs_libfuse")] public double? P99VsLibfuse { get; init; }
     [JsonPropertyName("cpu_vs_libfuse")] public double? CpuVsLibfuse { get; init; }
+    /// <summary>ops/s ÷ libfuse's ops/s of the same round, per round both ran: how far the median ratio can be trusted.</summary>
+    [JsonPropertyName("ops_vs_libfuse_rounds")] public double[]? OpsVsLibfuseRounds { get; init; }
 }
 
 /// <summary>The run's table (console and markdown), its JSON and its chart; every number sits next to its ratios to libfuse and native.</summary>
@@ -38,6 +40,18 @@ public static class Report
         };
     }).ToList();
 
+    /// <summary>Adds each row's ops/s ratio to libfuse round by round (each round measures every system within a minute).</summary>
+    public static List<Row> WithRoundRatios(IReadOnlyList<Row> rows, IReadOnlyDictionary<(string Workload, string System), List<(int Round, Row Row)>> samples) =>
+        rows.Select(r =>
+        {
+            if (!samples.TryGetValue((r.Workload, Baseline), out var lib) || !samples.TryGetValue((r.Workload, r.System), out var own)) return r;
+            var perRound = (from o in own
+                            join l in lib on o.Round equals l.Round
+                            where l.Row.OpsPerSecond > 0
+                            select Math.Round(o.Row.OpsPerSecond / l.Row.OpsPerSecond, 3)).ToArray();
+            return perRound.Length > 1 ? r with { OpsVsLibfuseRounds = perRound } : r;
+        }).ToList();
+
     private static double? Ratio(double? value, double? baseline) =>
         value is { } v && baseline is { } b && b > 0 ? Math.Round(v / b, 3) : null;
 
@@ -47,11 +61,17 @@ public static class Report
         sb.AppendLine("| workload | system | ops/s | × libfuse | × native | p99 µs | p99 × libfuse | daemon CPU µs/op | CPU × libfuse |");
         sb.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var r in rows)
-            sb.AppendLine($"| {r.Workload} | {r.System} | {F(r.OpsPerSecond, "N0")} | {X(r.OpsVsLibfuse)} | {X(r.OpsVsNative)} | {F(r.P99Microseconds, "N0")} | {X(r.P99VsLibfuse)} | {F(r.CpuMicrosecondsPerOp, "N1")} | {X(r.CpuVsLibfuse)} |");
+            sb.AppendLine($"| {r.Workload} | {r.System} | {F(r.OpsPerSecond, "N0")} | {X(r.OpsVsLibfuse)}{Range(r.OpsVsLibfuseRounds)} | {X(r.OpsVsNative)} | {F(r.P99Microseconds, "N0")} | {X(r.P99VsLibfuse)} | {F(r.CpuMicrosecondsPerOp, "N1")} | {X(r.CpuVsLibfuse)} |");
         return sb.ToString();
     }
 
     private static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
+    /// <summary>" (lowest–highest)" of the per-round ratios; nothing for one round or for libfuse against itself.</summary>
+    private static string Range(double[]? perRound) =>
+        perRound is { Length: > 1 } v && v.Min() != v.Max()
+            ? string.Create(CultureInfo.InvariantCulture, $" ({v.Min():0.00}–{v.Max():0.00})")
+            : "";
+
     private static string X(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–";
 
     public static string Json(IReadOnlyList<Row> rows, object run) =>

@@ -33,12 +33,18 @@ public static class Runner
     public static int Run(string[] args)
     {
         bool quick = false;
+        int? rounds = null;
         var filter = new Selection();
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
             if (a == "--quick") quick = true;
             else if (a == "--chart" && i + 1 < args.Length) return Redraw(args[++i]);
+            else if (a == "--rounds" && i + 1 < args.Length && int.TryParse(args[i + 1], out int n) && n is >= 1 and <= 20)
+            {
+                rounds = n;
+                i++;
+            }
             else if (a is "--systems" or "--workloads" && i + 1 < args.Length)
             {
                 var names = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -46,7 +52,7 @@ public static class Runner
             }
             else
             {
-                Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick] [--systems a,b] [--workloads part,part] | e2e --chart results.json  (unknown '{a}')");
+                Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick] [--rounds 1-20] [--systems a,b] [--workloads part,part] | e2e --chart results.json  (unknown '{a}')");
                 return 2;
             }
         }
@@ -63,7 +69,7 @@ public static class Runner
         AppDomain.CurrentDomain.ProcessExit += (_, _) => cleanup.RunAll(); // SIGTERM
         try
         {
-            return RunAll(quick, filter, cleanup, interrupted.Token);
+            return RunAll(quick, rounds ?? (quick ? 1 : 3), filter, cleanup, interrupted.Token);
         }
         catch (Exception) when (interrupted.IsCancellationRequested)
         {
@@ -81,15 +87,14 @@ public static class Runner
         }
     }
 
-    private static int RunAll(bool quick, Selection filter, Cleanup cleanup, CancellationToken cancel)
+    private static int RunAll(bool quick, int rounds, Selection filter, Cleanup cleanup, CancellationToken cancel)
     {
         var fioDuration = TimeSpan.FromSeconds(quick ? 5 : 7);
-        int rounds = quick ? 1 : 3;
         string repo = FindRepoRoot();
         string results = Path.Combine(repo, "bench", "results");
         string tmp = Path.Combine(results, "tmp");
-        // Only a full, unfiltered run's results are kept in git.
-        string output = quick || filter.Partial ? Path.Combine(tmp, quick ? "quick" : "partial") : results;
+        // Only a full, unfiltered run of the usual three rounds is kept in git.
+        string output = quick || filter.Partial || rounds != 3 ? Path.Combine(tmp, quick ? "quick" : "partial") : results;
         string source = Path.Combine(tmp, "source");
         string mountpoints = Path.Combine(tmp, "mnt"); // one per system beneath
         string logs = Path.Combine(tmp, "logs");
@@ -135,7 +140,7 @@ public static class Runner
         // its own, and each workload runs on one system after the other, in the opposite order every other round. A
         // drift of the machine (this VM's disk swings by tens of percent over minutes) then reaches the rows of one
         // workload within a minute of each other rather than minutes apart; each figure is the median of the rounds.
-        var samples = new Dictionary<(string Workload, string System), List<Row>>();
+        var samples = new Dictionary<(string Workload, string System), List<(int Round, Row Row)>>();
         var failed = new HashSet<(string Workload, string System)>();
         var skipped = new HashSet<string>();
         // Workloads sharing a source run on one set of mounts; a workload that wants its own gets fresh ones.
@@ -185,7 +190,7 @@ public static class Runner
                             {
                                 var row = Measure(system, workload, directory);
                                 if (!samples.TryGetValue((workload.Name, system.Name), out var list)) samples[(workload.Name, system.Name)] = list = [];
-                                list.Add(row);
+                                list.Add((round, row));
                             }
                             catch (Exception e) when (!cancel.IsCancellationRequested)
                             {
@@ -211,11 +216,11 @@ public static class Runner
         var rows = (from system in systems
                     from workload in mountGroups.SelectMany(g => g)
                     where samples.ContainsKey((workload.Name, system.Name))
-                    select Median(samples[(workload.Name, system.Name)])).ToList();
+                    select Median(samples[(workload.Name, system.Name)].Select(s => s.Row).ToList())).ToList();
 
-        var table = Report.WithRatios(rows);
+        var table = Report.WithRoundRatios(Report.WithRatios(rows), samples);
         var machine = Machine.Describe(source);
-        string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}{filter.Arguments}";
+        string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}{(rounds != (quick ? 1 : 3) ? $" --rounds {rounds}" : "")}{filter.Arguments}";
         var systemsUsed = new Dictionary<string, string>
         {
             ["native"] = "the source directory itself",
@@ -287,7 +292,7 @@ public static class Runner
         lines.AddRange(systems.Select(kv => $"- {kv.Key}: `{kv.Value}`"));
         lines.AddRange([
             "", "## Method", "",
-            $"- {rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds.",
+            $"- {rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds; in brackets after the ops/s ratio to libfuse, the lowest and highest of that ratio within one round.",
             "- The kernel's enable_uring is Y while the uring daemon is mounted, which is during every row; only connections that register io_uring queues use it.",
             $"- fio {fioDuration.TotalSeconds:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on the local-disk source (ext4); ops/s is fio's IOPS, p99 its completion-latency percentile.",
             "- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own. Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
