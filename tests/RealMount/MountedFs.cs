@@ -65,8 +65,15 @@ public sealed class MountedFs : IDisposable
             throw new ClientCallFailedException($"{inner.GetType().Name}: {inner.Message}{FormatLog()}", inner);
         }
         if (finished) return task.Result;
-        if (Server.Mount?.ConnectionId is uint id) FuseMount.AbortConnection(id);
-        throw new TimeoutException($"client call did not finish within {Watchdog}: connection aborted{FormatLog()}");
+        string waiting = "";
+        if (Server.Mount?.ConnectionId is uint id)
+        {
+            // Read before the abort: how many requests the kernel had sent or queued and not seen answered.
+            try { waiting = $"; the kernel held {File.ReadAllText($"/sys/fs/fuse/connections/{id}/waiting").Trim()} request(s) unanswered"; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            FuseMount.AbortConnection(id);
+        }
+        throw new TimeoutException($"client call did not finish within {Watchdog}{waiting}: connection aborted{FormatLog()}");
     }
 
     /// <summary>The server's log (the last lines) for a failure message.</summary>

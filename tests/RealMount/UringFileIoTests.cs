@@ -91,7 +91,8 @@ public class UringFileIoTests
                     if (fd >= 0) Posix.Close(fd);
                 }) { IsBackground = true };
                 reader.Start();
-                Assert.True(fs.HeldReadIssued.Wait(MountedFs.Watchdog), "the held READ never reached the filesystem");
+                // Shorter than the watchdog, so a hang here names itself.
+                Assert.True(fs.HeldReadIssued.Wait(MountedFs.Watchdog / 3), $"the held READ did not reach the filesystem within {MountedFs.Watchdog / 3}");
 
                 int probeFd = Posix.Open(m.PathOf("probe"), Posix.O_WRONLY);
                 Assert.True(probeFd >= 0, $"open probe: {probeFd}");
