@@ -69,7 +69,7 @@ public static class Runner
         AppDomain.CurrentDomain.ProcessExit += (_, _) => cleanup.RunAll(); // SIGTERM
         try
         {
-            return RunAll(quick, rounds ?? (quick ? 1 : 3), filter, cleanup, interrupted.Token);
+            return RunAll(quick, rounds ?? DefaultRounds(quick), filter, cleanup, interrupted.Token);
         }
         catch (Exception) when (interrupted.IsCancellationRequested)
         {
@@ -87,14 +87,18 @@ public static class Runner
         }
     }
 
+    /// <summary>Rounds when --rounds is not given: one for --quick, three for the full run.</summary>
+    private static int DefaultRounds(bool quick) => quick ? 1 : 3;
+
     private static int RunAll(bool quick, int rounds, Selection filter, Cleanup cleanup, CancellationToken cancel)
     {
         var fioDuration = TimeSpan.FromSeconds(quick ? 5 : 7);
         string repo = FindRepoRoot();
         string results = Path.Combine(repo, "bench", "results");
         string tmp = Path.Combine(results, "tmp");
-        // Only a full, unfiltered run of the usual three rounds is kept in git.
-        string output = quick || filter.Partial || rounds != 3 ? Path.Combine(tmp, quick ? "quick" : "partial") : results;
+        bool usualRounds = rounds == DefaultRounds(quick);
+        // Only a full, unfiltered run of the usual rounds is kept in git.
+        string output = quick || filter.Partial || !usualRounds ? Path.Combine(tmp, quick ? "quick" : "partial") : results;
         string source = Path.Combine(tmp, "source");
         string mountpoints = Path.Combine(tmp, "mnt"); // one per system beneath
         string logs = Path.Combine(tmp, "logs");
@@ -220,7 +224,7 @@ public static class Runner
 
         var table = Report.WithRoundRatios(Report.WithRatios(rows), samples);
         var machine = Machine.Describe(source);
-        string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}{(rounds != (quick ? 1 : 3) ? $" --rounds {rounds}" : "")}{filter.Arguments}";
+        string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}{(usualRounds ? "" : $" --rounds {rounds}")}{filter.Arguments}";
         var systemsUsed = new Dictionary<string, string>
         {
             ["native"] = "the source directory itself",
