@@ -13,7 +13,9 @@ namespace Fuselage.Samples;
 /// (<see cref="InodeKeying.FileHandles"/>); when the source filesystem has no handles, or this process may not
 /// open them (open_by_handle_at needs CAP_DAC_READ_SEARCH), each inode remembers its (parent inode, name)
 /// and is re-opened with openat from its parent, checking (st_dev, st_ino) (<see cref="InodeKeying.ParentAndName"/>).
-/// A bounded LRU of O_PATH fds keeps hot inodes open. Open files and directories hold one fd each.
+/// A bounded LRU of O_PATH fds keeps hot inodes open. Open files and directories hold one fd each. The inode
+/// table's lock guards bookkeeping only: opening, closing and making handles happen outside it, so requests on
+/// several workers do not queue behind one another's syscalls.
 /// </para>
 /// </summary>
 public sealed class PassthroughFs : FileSystem, IDisposable
@@ -107,7 +109,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         public readonly ulong Dev, Ino;
         public readonly uint Type;
         public ulong Lookups;
-        public byte[]? Handle;          // FileHandles keying
+        public byte[]? Handle;          // FileHandles keying; set when created, never changed
         public Inode? Parent;           // ParentAndName keying (and fallback)
         public byte[]? Name;
         public int Fd = -1;             // cached O_PATH fd, or -1
@@ -131,78 +133,108 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private int Acquire(ulong id, out Lease lease)
     {
         lease = default;
+        Inode? n;
         lock (_lock)
-        {
-            if (!_byId.TryGetValue(id, out var n)) return -Errno.ESTALE;
-            return Acquire(n, out lease);
-        }
+            if (!_byId.TryGetValue(id, out n)) return -Errno.ESTALE;
+        return Acquire(n, out lease);
     }
 
     private int Acquire(Inode n, out Lease lease)
     {
         lease = default;
+        Inode? parent;
+        byte[]? name;
         lock (_lock)
         {
-            if (n.Fd < 0)
+            if (n.Fd >= 0)
             {
-                int fd = Reopen(n);
-                if (fd < 0) return fd;
-                n.Fd = fd;
-                _lru.AddFirst(n.LruNode);
-                Evict();
+                Touch(n);
+                n.Users++;
+                lease = new Lease(this, n, n.Fd);
+                return 0;
             }
-            else if (!n.Pinned && n.LruNode.List is not null)
+            (parent, name) = (n.Parent, n.Name); // a rename changes both: read them as one
+        }
+        // Not cached: opened again outside the lock, so one request's syscalls (two or three on the parent route)
+        // never hold up the others' lookups of cached inodes.
+        int fd = Reopen(n, parent, name);
+        if (fd < 0) return fd;
+        int surplus = -1;
+        lock (_lock)
+        {
+            if (n.Fd >= 0) { surplus = fd; Touch(n); } // another request opened it meanwhile
+            else
             {
-                _lru.Remove(n.LruNode);
-                _lru.AddFirst(n.LruNode);
+                n.Fd = fd;
+                if (!n.Forgotten) surplus = Cache(n); // a forgotten one is closed by its last lease
             }
             n.Users++;
             lease = new Lease(this, n, n.Fd);
-            return 0;
         }
+        CloseIfOpen(surplus);
+        return 0;
+    }
+
+    /// <summary>Moves a cached inode to the LRU's front (under the lock).</summary>
+    private void Touch(Inode n)
+    {
+        if (n.Pinned || n.LruNode.List is null) return;
+        _lru.Remove(n.LruNode);
+        _lru.AddFirst(n.LruNode);
+    }
+
+    /// <summary>
+    /// Puts an inode whose Fd was just set at the LRU's front (under the lock) and evicts the least recently used one
+    /// if the cache is now over capacity. Returns the evicted fd for the caller to close once it left the lock, or -1.
+    /// Every insertion evicts at once, so the cache is never more than one over and one eviction suffices.
+    /// </summary>
+    private int Cache(Inode n)
+    {
+        _lru.AddFirst(n.LruNode);
+        if (_lru.Count <= _capacity || _lru.Last is not { } last) return -1;
+        var victim = last.Value;
+        _lru.Remove(last);
+        if (victim.Users > 0) return -1; // closed by its last lease
+        int fd = victim.Fd;
+        victim.Fd = -1;
+        return fd;
+    }
+
+    private static void CloseIfOpen(int fd)
+    {
+        if (fd >= 0) Libc.close(fd);
     }
 
     private void Return(Inode n)
     {
+        int unused = -1;
         lock (_lock)
         {
             n.Users--;
             if (n.Users == 0 && n.Fd >= 0 && !n.Pinned && n.LruNode.List is null)
             {
-                Libc.close(n.Fd); // evicted or forgotten while in use
+                unused = n.Fd; // evicted or forgotten while in use
                 n.Fd = -1;
             }
         }
-    }
-
-    private void Evict()
-    {
-        var node = _lru.Last;
-        while (_lru.Count > _capacity && node is not null)
-        {
-            var prev = node.Previous;
-            var n = node.Value;
-            _lru.Remove(node);
-            if (n.Users == 0) { Libc.close(n.Fd); n.Fd = -1; }
-            node = prev;
-        }
+        CloseIfOpen(unused);
     }
 
     /// <summary>Opens an O_PATH fd on an inode whose fd is not cached. Returns the fd or -errno.</summary>
-    private int Reopen(Inode n)
+    private int Reopen(Inode n, Inode? parent, byte[]? name)
     {
         if (n.Handle is not null)
         {
             int fd = Libc.OpenByHandleAt(_mountFd, n.Handle, PathFlags);
             if (fd >= 0) return fd;
-            if (n.Parent is null) return Err();
+            if (parent is null) return Err();
         }
-        if (n.Parent is null || n.Name is null) return -Errno.ESTALE;
-        int rc = Acquire(n.Parent, out var parent);
+        if (parent is null || name is null) return -Errno.ESTALE;
+        int rc = Acquire(parent, out var parentLease);
         if (rc < 0) return rc;
-        using (parent)
+        using (parentLease)
         {
-            int fd = Libc.OpenAt(parent.Fd, n.Name, PathFlags);
+            int fd = Libc.OpenAt(parentLease.Fd, name, PathFlags);
             if (fd < 0) return Err();
             if (Libc.FStatAt(fd, default, out var st, StatFlags) < 0 || st.Dev != n.Dev || st.Ino != n.Ino)
             {
@@ -251,17 +283,21 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             Libc.close(fd);
             return err;
         }
+        // A new inode's file handle is made before taking the lock (a syscall); a known one needs none.
+        byte[]? handle = null;
+        if (Keying == InodeKeying.FileHandles)
+        {
+            bool known;
+            lock (_lock) known = _byKey.ContainsKey((st.Dev, st.Ino));
+            if (!known) handle = MakeHandle(fd);
+        }
+        int surplus = -1;
         lock (_lock)
         {
             if (!_byKey.TryGetValue((st.Dev, st.Ino), out var n))
             {
-                n = new Inode(_nextId++, st.Dev, st.Ino, st.Mode);
-                if (Keying == InodeKeying.FileHandles)
-                {
-                    Span<byte> handle = stackalloc byte[Libc.FileHandleBufferSize];
-                    int length = Libc.NameToHandleAt(fd, default, handle, out int mountId, Libc.AT_EMPTY_PATH);
-                    if (length > 0 && mountId == _rootMountId) n.Handle = handle[..length].ToArray();
-                }
+                // Without a handle (forgotten between the two looks), the (parent, name) route below serves.
+                n = new Inode(_nextId++, st.Dev, st.Ino, st.Mode) { Handle = handle };
                 _byId.Add(n.Id, n);
                 _byKey.Add((st.Dev, st.Ino), n);
             }
@@ -274,16 +310,24 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (n.Fd < 0)
             {
                 n.Fd = fd;
-                _lru.AddFirst(n.LruNode);
-                Evict();
+                surplus = Cache(n);
             }
-            else Libc.close(fd);
+            else surplus = fd;
             n.Lookups++;
             e.NodeId = n.Id;
             e.Generation = 0;
             FillAttr(st, ref e.Attr);
-            return 0;
         }
+        CloseIfOpen(surplus);
+        return 0;
+    }
+
+    /// <summary>The inode's file handle, if it has one on the source's own mount (a mount point inside has others).</summary>
+    private byte[]? MakeHandle(int fd)
+    {
+        Span<byte> handle = stackalloc byte[Libc.FileHandleBufferSize];
+        int length = Libc.NameToHandleAt(fd, default, handle, out int mountId, Libc.AT_EMPTY_PATH);
+        return length > 0 && mountId == _rootMountId ? handle[..length].ToArray() : null;
     }
 
     private void UpdateName(int parentFd, Inode parent, ReadOnlySpan<byte> name)
@@ -335,6 +379,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
 
     public override void Forget(ulong ino, ulong nlookup)
     {
+        int unused = -1;
         lock (_lock)
         {
             if (ino == FuseProtocol.RootId || !_byId.TryGetValue(ino, out var n)) return;
@@ -345,8 +390,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             _byKey.Remove((n.Dev, n.Ino));
             if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
             n.Pinned = false;
-            if (n.Users == 0 && n.Fd >= 0) { Libc.close(n.Fd); n.Fd = -1; }
+            if (n.Users == 0 && n.Fd >= 0) { unused = n.Fd; n.Fd = -1; }
         }
+        CloseIfOpen(unused);
     }
 
     public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
@@ -737,8 +783,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
 
     public override ValueTask<int> ReleaseDir(Request request, ulong ino, ulong fh)
     {
-        lock (_lock)
-            if (_dirs.Remove(fh, out var d)) Libc.close(d.Fd);
+        DirHandle? d;
+        lock (_lock) _dirs.Remove(fh, out d);
+        if (d is not null) Libc.close(d.Fd);
         return Success;
     }
 

@@ -124,6 +124,63 @@ public sealed class PassthroughFsTests : IDisposable
         Assert.Equal(-Errno.ESTALE, k.GetAttr(a).Error);
     }
 
+    /// <summary>
+    /// Several "kernels" at once stat the same few inodes over a 1-fd cache, so nearly every GETATTR opens its inode
+    /// again — outside the inode-table lock, so two requests often reopen one inode at the same time and one of the
+    /// two fds is surplus. Every answer is right, the cache stays within its capacity, and once everything is
+    /// forgotten no fd on the source is left open.
+    /// </summary>
+    [Theory, MemberData(nameof(Keyings))]
+    public void Concurrent_reopens_over_a_tiny_fd_cache_answer_right_and_leak_no_fd(PassthroughFs.InodeKeying? keying)
+    {
+        const int Files = 4, Threads = 4, Rounds = 3000, Capacity = 1;
+        var inos = new ulong[Files];
+        for (int i = 0; i < Files; i++)
+        {
+            string path = Path.Combine(_dir, $"f{i}");
+            File.WriteAllText(path, "x");
+            Assert.Equal(0, Libc.FStatAt(Libc.AT_FDCWD, Encoding.UTF8.GetBytes(path), out var st, 0));
+            inos[i] = st.Ino;
+        }
+        var (fs, first) = Start(keying, Capacity);
+        using var _ = fs;
+        using var __ = first;
+        var kernels = Enumerable.Range(0, Threads).Select(_ => new KernelModel(fs) { Uid = Libc.geteuid(), Gid = Libc.getegid() }).ToArray();
+        try
+        {
+            foreach (var k in kernels) Assert.Equal(0, k.Init().Error);
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var start = new Barrier(Threads);
+            var threads = kernels.Select(k => new Thread(() =>
+            {
+                var ids = Enumerable.Range(0, Files).Select(i => k.Lookup(Root, $"f{i}").Entry.NodeId).ToArray();
+                start.SignalAndWait();
+                for (int r = 0; r < Rounds; r++)
+                {
+                    int i = r / 2 % Files; // every thread on the same inode at about the same time
+                    var (e, attr) = k.GetAttr(ids[i]);
+                    if (e != 0 || attr.Ino != inos[i]) failures.Enqueue($"getattr f{i}: {e}, ino {attr.Ino} (expected {inos[i]})");
+                    if (fs.CachedFds > Capacity) failures.Enqueue($"{fs.CachedFds} fds cached");
+                }
+                foreach (var id in ids) k.Forget(id, 1);
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            Assert.Empty(failures);
+            Assert.Equal(1, fs.InodeCount); // the root alone
+            Assert.Equal(0, fs.CachedFds);
+            Assert.Empty(OpenFdsInside(_dir));
+        }
+        finally
+        {
+            foreach (var k in kernels) k.Dispose();
+        }
+    }
+
+    /// <summary>This process's fds on paths inside <paramref name="dir"/> (other tests' fds are elsewhere).</summary>
+    private static List<string> OpenFdsInside(string dir) =>
+        [.. Directory.GetFiles("/proc/self/fd").Select(fd => new FileInfo(fd).LinkTarget).OfType<string>().Where(t => t.StartsWith(dir + "/", StringComparison.Ordinal))];
+
     [Fact]
     public void DotDotOfTheRootIsTheRoot()
     {
