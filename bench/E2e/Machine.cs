@@ -17,7 +17,8 @@ public static class Machine
             ["dotnet"] = Environment.Version.ToString(),
             ["libfuse"] = Shell.Run("pkg-config", "--modversion", "fuse3").Stdout.Trim(),
             ["fio"] = Shell.Run("fio", "--version").Stdout.Trim(),
-            ["source filesystem"] = Shell.Run("stat", "-f", "-c", "%T", dataDirectory).Stdout.Trim() ,
+            // statfs cannot tell ext4 from ext2/ext3 (one magic number); the mount table can.
+            ["source filesystem"] = string.Join(' ', Shell.Run("findmnt", "-n", "-o", "FSTYPE,SOURCE", "--target", dataDirectory).Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
             ["fuse enable_uring"] = File.Exists("/sys/module/fuse/parameters/enable_uring") ? File.ReadAllText("/sys/module/fuse/parameters/enable_uring").Trim() : "absent",
         };
     }
