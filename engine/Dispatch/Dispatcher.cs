@@ -490,7 +490,8 @@ internal sealed class Dispatcher
     {
         var flags = FuseInitFlags.AsyncRead | FuseInitFlags.BigWrites | FuseInitFlags.MaxPages | FuseInitFlags.ParallelDirops
             | FuseInitFlags.AsyncDio | FuseInitFlags.AbortError | FuseInitFlags.HasIoctlDir | FuseInitFlags.AutoInvalData
-            | FuseInitFlags.SetxattrExt | FuseInitFlags.InitExt;
+            | FuseInitFlags.SetxattrExt | FuseInitFlags.InitExt
+            | FuseInitFlags.HasResend; // the kernel ignores it in the reply; granted, it tells the filesystem Resend works
         var type = _fs.GetType();
         if (Overrides(type, nameof(FileSystem.ReadDirPlus))) flags |= FuseInitFlags.DoReaddirplus | FuseInitFlags.ReaddirplusAuto;
         if (Overrides(type, nameof(FileSystem.SetLk))) flags |= FuseInitFlags.PosixLocks | FuseInitFlags.FlockLocks;

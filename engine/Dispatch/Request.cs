@@ -110,6 +110,10 @@ public sealed class Request : IValueTaskSource<int>
 
     /// <summary>The kernel's id of this request.</summary>
     public ulong Unique => Header.Unique;
+    /// <summary>Bit 63 of the unique: the kernel sends this request again after <see cref="Notifications.Resend"/>
+    /// (it may have reached the filesystem before, under the unique without this bit).</summary>
+    public bool IsResend => (Header.Unique & ResendBit) != 0;
+    internal const ulong ResendBit = 1UL << 63;
     /// <summary>Caller's fsuid, fsgid and thread-group id.</summary>
     public uint Uid => Header.Uid;
     public uint Gid => Header.Gid;

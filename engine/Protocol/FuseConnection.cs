@@ -59,7 +59,6 @@ public sealed class FuseConnection
         FuseInitFlags.HasInodeDax or FuseInitFlags.MapAlignment => "DAX is a virtiofs feature; /dev/fuse mounts have no DAX window",
         FuseInitFlags.Submounts => "submounts are a virtiofs feature",
         FuseInitFlags.OverIoUring when !uringTransport => "FUSE-over-io_uring needs --transport uring",
-        FuseInitFlags.HasResend => "NOTIFY_RESEND handling is not implemented by this engine",
         _ => null,
     };
 

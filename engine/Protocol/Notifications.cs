@@ -96,6 +96,21 @@ public sealed class Notifications
         return Send(message, FuseNotifyCode.IncEpoch);
     }
 
+    /// <summary>
+    /// Protocol 7.40 (Linux 6.9): the kernel queues again every request a worker read from /dev/fuse and has not
+    /// answered yet, each with <see cref="Request.IsResend"/> set (bit 63 of its unique), and the workers read them
+    /// anew — for a filesystem that lost requests (a backend reconnected, a worker's state was reset) and wants
+    /// them back instead of leaving their callers blocked. The first delivery's answer, if one still comes, is
+    /// dropped by the kernel (ENOENT, which the engine ignores), so a method may run twice for one call.
+    /// Requests that arrived on FUSE-over-io_uring queues are not resent: the kernel resends only what was read
+    /// from /dev/fuse.
+    /// </summary>
+    public int Resend()
+    {
+        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize];
+        return Send(message, FuseNotifyCode.Resend);
+    }
+
     /// <summary>The kernel reads a notification in one write(2), which moves at most MAX_RW_COUNT bytes: INT_MAX
     /// rounded down to a page (taken as 64 KiB, the largest page size, so the limit holds everywhere).</summary>
     private const int MaxNotificationBytes = int.MaxValue & ~0xFFFF;
