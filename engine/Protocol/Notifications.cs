@@ -90,11 +90,7 @@ public sealed class Notifications
     /// compares each name's epoch with the connection's; kernels whose fuse module has the <c>inval_wq</c> parameter,
     /// set, also drop them in the background). For "everything may have changed", without naming each entry.
     /// </summary>
-    public int IncrementEpoch()
-    {
-        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize];
-        return Send(message, FuseNotifyCode.IncEpoch);
-    }
+    public int IncrementEpoch() => SendHeaderOnly(FuseNotifyCode.IncEpoch);
 
     /// <summary>
     /// Protocol 7.40 (Linux 6.9): the kernel queues again every request a worker read from /dev/fuse and has not
@@ -105,11 +101,7 @@ public sealed class Notifications
     /// Requests that arrived on FUSE-over-io_uring queues are not resent: the kernel resends only what was read
     /// from /dev/fuse.
     /// </summary>
-    public int Resend()
-    {
-        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize];
-        return Send(message, FuseNotifyCode.Resend);
-    }
+    public int Resend() => SendHeaderOnly(FuseNotifyCode.Resend);
 
     /// <summary>The kernel reads a notification in one write(2), which moves at most MAX_RW_COUNT bytes: INT_MAX
     /// rounded down to a page (taken as 64 KiB, the largest page size, so the limit holds everywhere).</summary>
@@ -137,6 +129,12 @@ public sealed class Notifications
         Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize + Unsafe.SizeOf<T>()];
         MemoryMarshal.Write(message[Request.FuseOutHeaderSize..], body);
         return Send(message, code, tail);
+    }
+
+    private int SendHeaderOnly(FuseNotifyCode code)
+    {
+        Span<byte> message = stackalloc byte[Request.FuseOutHeaderSize];
+        return Send(message, code);
     }
 
     private int Send(Span<byte> message, FuseNotifyCode code, ReadOnlySpan<byte> tail = default)

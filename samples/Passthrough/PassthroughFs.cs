@@ -159,15 +159,10 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         // never hold up the others' lookups of cached inodes.
         int fd = Reopen(n, parent, name);
         if (fd < 0) return fd;
-        int surplus = -1;
+        int surplus;
         lock (_lock)
         {
-            if (n.Fd >= 0) { surplus = fd; Touch(n); } // another request opened it meanwhile
-            else
-            {
-                n.Fd = fd;
-                if (!n.Forgotten) surplus = Cache(n); // a forgotten one is closed by its last lease
-            }
+            surplus = Adopt(n, fd);
             n.Users++;
             lease = new Lease(this, n, n.Fd);
         }
@@ -181,6 +176,21 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         if (n.Pinned || n.LruNode.List is null) return;
         _lru.Remove(n.LruNode);
         _lru.AddFirst(n.LruNode);
+    }
+
+    /// <summary>
+    /// Under the lock: gives <paramref name="n"/> the O_PATH fd just opened on it, unless another request gave it one
+    /// meanwhile. Returns the fd the caller closes once it left the lock (the surplus one, or one evicted), or -1.
+    /// </summary>
+    private int Adopt(Inode n, int fd)
+    {
+        if (n.Fd >= 0)
+        {
+            Touch(n);
+            return fd;
+        }
+        n.Fd = fd;
+        return n.Forgotten ? -1 : Cache(n); // a forgotten one is closed by its last lease
     }
 
     /// <summary>
@@ -291,7 +301,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             lock (_lock) known = _byKey.ContainsKey((st.Dev, st.Ino));
             if (!known) handle = MakeHandle(fd);
         }
-        int surplus = -1;
+        int surplus;
         lock (_lock)
         {
             if (!_byKey.TryGetValue((st.Dev, st.Ino), out var n))
@@ -307,12 +317,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
                 n.Parent = parent;
                 n.Name = name.ToArray();
             }
-            if (n.Fd < 0)
-            {
-                n.Fd = fd;
-                surplus = Cache(n);
-            }
-            else surplus = fd;
+            surplus = Adopt(n, fd);
             n.Lookups++;
             e.NodeId = n.Id;
             e.Generation = 0;
