@@ -645,16 +645,19 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private ulong HandleFor(Request request, ulong ino, int fd)
     {
         if (BackingFiles is not { Enabled: true } backing) return (ulong)fd;
+        Inode? node;
+        lock (_lock) _byId.TryGetValue(ino, out node);
+        if (node is null) return (ulong)fd;
         int id;
-        lock (_lock)
+        // The node's own lock keeps registering (an ioctl) atomic with its open count without holding up the table.
+        lock (node)
         {
-            if (!_byId.TryGetValue(ino, out var node)) return (ulong)fd;
             if (node.BackingOpens == 0)
             {
                 id = backing.Open(fd);
                 if (id <= 0) return (ulong)fd;
                 node.BackingId = id;
-                _backingIds++;
+                Interlocked.Increment(ref _backingIds);
             }
             node.BackingOpens++;
             id = node.BackingId;
@@ -667,18 +670,23 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     {
         int id = (int)(fh >> 32);
         if (id <= 0 || BackingFiles is not { } backing) return;
-        lock (_lock)
-        {
-            // The kernel holds the inode while a file is open, so its node is still here; its opens share one id.
-            if (_byId.TryGetValue(ino, out var node) && --node.BackingOpens > 0) return;
-            if (backing.Close(id) == 0) _backingIds--;
-        }
+        Inode? node;
+        // The kernel holds the inode while a file is open, so its node is still here; its opens share one id.
+        lock (_lock) _byId.TryGetValue(ino, out node);
+        if (node is null) { CloseBacking(backing, id); return; }
+        lock (node)
+            if (--node.BackingOpens == 0) CloseBacking(backing, id);
+    }
+
+    private void CloseBacking(BackingFiles backing, int id)
+    {
+        if (backing.Close(id) == 0) Interlocked.Decrement(ref _backingIds);
     }
 
     private int _backingIds;
 
     /// <summary>Backing ids registered for open files and not yet released.</summary>
-    public int OpenBackingIds { get { lock (_lock) return _backingIds; } }
+    public int OpenBackingIds => Volatile.Read(ref _backingIds);
 
     // Data moves between the file and the request's pinned buffers through the worker's own ring: the worker
     // keeps serving other requests while the disk works (a blocking pread would idle it), and nothing is copied.

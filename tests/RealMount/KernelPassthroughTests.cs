@@ -103,6 +103,45 @@ public class KernelPassthroughTests
     }
 
     [Fact]
+    public void Opens_and_closes_racing_on_one_file_never_fail_and_release_every_backing_id()
+    {
+        string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
+        File.WriteAllBytes(Path.Combine(source, "f"), [1, 2, 3, 4]);
+        var fs = new PassthroughFs(source);
+        try
+        {
+            using (var m = new MountedFs(fs, TransportKind.Ring, configure: Declare))
+            {
+                // Two workers serve OPEN and RELEASE of one inode at once: the first open registers the backing file, the
+                // last release closes it. Were the count and the registration not one step, an open would find a second
+                // backing file registered (EIO), read through a closed one, or an id would stay behind.
+                const int Clients = 4, Rounds = 300;
+                var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+                m.Run(() => Parallel.For(0, Clients, new ParallelOptions { MaxDegreeOfParallelism = Clients }, _ =>
+                {
+                    var buffer = new byte[4];
+                    for (int i = 0; i < Rounds; i++)
+                    {
+                        int fd = Posix.Open(m.PathOf("f"), Posix.O_RDONLY);
+                        if (fd < 0) { failures.Enqueue($"open: {fd}"); return; }
+                        long read = Posix.PRead(fd, buffer, 0);
+                        Posix.Close(fd);
+                        if (read != 4 || buffer[3] != 4) { failures.Enqueue($"read {read}: [{string.Join(",", buffer)}]"); return; }
+                    }
+                }));
+                Assert.Empty(failures);
+                Assert.Equal(0, m.Server.Stats!.CountOf(FuseOpcode.Read));
+                Assert.True(SpinWait.SpinUntil(() => fs.OpenBackingIds == 0, MountedFs.Watchdog), $"{fs.OpenBackingIds} backing ids never released");
+            }
+        }
+        finally
+        {
+            fs.Dispose();
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_backing_id_is_valid_until_closed()
     {
         string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
