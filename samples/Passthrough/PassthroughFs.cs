@@ -133,10 +133,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private int Acquire(ulong id, out Lease lease)
     {
         lease = default;
-        Inode? n;
-        lock (_lock)
-            if (!_byId.TryGetValue(id, out n)) return -Errno.ESTALE;
-        return Acquire(n, out lease);
+        return Node(id) is { } n ? Acquire(n, out lease) : -Errno.ESTALE;
     }
 
     private int Acquire(Inode n, out Lease lease)
@@ -645,9 +642,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private ulong HandleFor(Request request, ulong ino, int fd)
     {
         if (BackingFiles is not { Enabled: true } backing) return (ulong)fd;
-        Inode? node;
-        lock (_lock) _byId.TryGetValue(ino, out node);
-        if (node is null) return (ulong)fd;
+        if (Node(ino) is not { } node) return (ulong)fd;
         int id;
         // The node's own lock keeps registering (an ioctl) atomic with its open count without holding up the table.
         lock (node)
@@ -670,10 +665,8 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     {
         int id = (int)(fh >> 32);
         if (id <= 0 || BackingFiles is not { } backing) return;
-        Inode? node;
         // The kernel holds the inode while a file is open, so its node is still here; its opens share one id.
-        lock (_lock) _byId.TryGetValue(ino, out node);
-        if (node is null) { CloseBacking(backing, id); return; }
+        if (Node(ino) is not { } node) { CloseBacking(backing, id); return; }
         lock (node)
             if (--node.BackingOpens == 0) CloseBacking(backing, id);
     }
