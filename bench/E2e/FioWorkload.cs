@@ -7,11 +7,14 @@ namespace Fuselage.Bench.E2e;
 /// One fio job on a pre-laid-out file with O_DIRECT (so the page cache is not what is measured) and io_uring,
 /// time based. Operations are fio's total_ios; p99 is fio's completion-latency percentile.
 /// </summary>
-public sealed class FioWorkload(string name, string readWrite, string blockSize, int ioDepth, int jobs, TimeSpan duration) : Workload
+public sealed class FioWorkload(string name, string readWrite, string blockSize, int ioDepth, int jobs, TimeSpan duration,
+    SourceKind source = SourceKind.LocalDisk) : Workload
 {
     public const string DataFileName = "fio-data";
 
     public override string Name => name;
+
+    public override SourceKind Source => source;
 
     /// <summary>Writes the whole file once so reads hit real, allocated blocks (not unwritten extents that read as zeros).</summary>
     public override void Prepare(string nativeDirectory)

@@ -14,7 +14,7 @@ public sealed class MetadataWorkload(int files, int threads) : Workload
     public override string Name => $"metadata-{files / 1000}k-files-{threads}threads";
 
     public override bool OwnMount => true;
-    public override bool OnTmpfs => true;
+    public override SourceKind Source => SourceKind.Tmpfs;
 
     public override WorkloadResult Run(string directory)
     {

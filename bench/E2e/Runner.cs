@@ -111,14 +111,6 @@ public static class Runner
         string fuselageDll = Prerequisites.BuildFuselage(repo, Progress);
         cancel.ThrowIfCancellationRequested();
 
-        // fio runs on the local disk (ext4 here), as a user's files would. The metadata workload runs on a tmpfs of
-        // its own: ext4 without a journal swings 10x run to run on creates, which would drown the FUSE difference.
-        string tmpfsSource = Path.Combine(tmp, "tmpfs-source");
-        Directory.CreateDirectory(tmpfsSource);
-        Mounts.Unmount(tmpfsSource);
-        Shell.Check("mount", "-t", "tmpfs", "-o", "size=1g,mode=0755", "bench-source", tmpfsSource);
-        cleanup.Add(() => Mounts.Unmount(tmpfsSource));
-
         var notes = new List<string>();
         var libfuse = new LibfuseSystem(passthroughLl);
         var systems = new List<SystemUnderTest> { new NativeSystem(), libfuse, new FuselageSystem(fuselageDll, "threads"), new FuselageSystem(fuselageDll, "ring") };
@@ -137,8 +129,10 @@ public static class Runner
 
         var workloads = WorkloadSet.Create(fioDuration).Where(w => filter.KeepsWorkload(w.Name)).ToList();
         if (systems.Count == 0 || workloads.Count == 0) throw new ArgumentException("--systems/--workloads left nothing to run");
+        var sources = CreateSources(workloads, source, tmp, cleanup, notes);
+        workloads.RemoveAll(w => !sources.ContainsKey(w.Source));
         Progress($"laying out the {WorkloadSet.FioFileBytes >> 20} MiB fio file");
-        foreach (var w in workloads) w.Prepare(source);
+        foreach (var w in workloads) w.Prepare(sources[w.Source]);
 
         // Rounds interleave the systems workload by workload: every system is mounted at once, each on a mountpoint of
         // its own, and each workload runs on one system after the other, in the opposite order every other round. A
@@ -148,9 +142,7 @@ public static class Runner
         var failed = new HashSet<(string Workload, string System)>();
         var skipped = new HashSet<string>();
         // Workloads sharing a source run on one set of mounts; a workload that wants its own gets fresh ones.
-        var mountGroups = new List<List<Workload>> { workloads.Where(w => !w.OwnMount).ToList() };
-        mountGroups.AddRange(workloads.Where(w => w.OwnMount).Select(w => new List<Workload> { w }));
-        mountGroups.RemoveAll(g => g.Count == 0);
+        var mountGroups = workloads.GroupBy(w => (w.Source, Own: w.OwnMount ? w.Name : "")).Select(g => g.ToList()).ToList();
         for (int round = 1; round <= rounds; round++)
         {
             Progress($"round {round} of {rounds}");
@@ -173,7 +165,7 @@ public static class Runner
                         }
                         try
                         {
-                            string directory = system.Mount(group.Any(w => w.OnTmpfs) ? tmpfsSource : source, Path.Combine(mountpoints, system.Name));
+                            string directory = system.Mount(sources[group[0].Source], Path.Combine(mountpoints, system.Name));
                             if (system.DaemonPid is { } pid) Progress($"{system.Name}: mounted (pid {pid})");
                             mounted.Add((system, directory));
                         }
@@ -223,7 +215,7 @@ public static class Runner
                     select Median(samples[(workload.Name, system.Name)].Select(s => s.Row).ToList())).ToList();
 
         var table = Report.WithRoundRatios(Report.WithRatios(rows), samples);
-        var machine = Machine.Describe(source);
+        var machine = Machine.Describe(source, sources.GetValueOrDefault(SourceKind.MemoryDisk));
         string command = $"dotnet run -c Release --project bench -- e2e{(quick ? " --quick" : "")}{(usualRounds ? "" : $" --rounds {rounds}")}{filter.Arguments}";
         var systemsUsed = new Dictionary<string, string>
         {
@@ -299,7 +291,7 @@ public static class Runner
             $"- {rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds; in brackets after the ops/s ratio to libfuse, the lowest and highest of that ratio within one round.",
             "- The kernel's enable_uring is Y while the uring daemon is mounted, which is during every row; only connections that register io_uring queues use it.",
             $"- fio {fioDuration.TotalSeconds:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on the local-disk source (ext4); ops/s is fio's IOPS, p99 its completion-latency percentile.",
-            "- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own. Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
+            $"- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own; the `-memdisk` workload on ext4 on a loop device over a {MemoryDisk.ImageBytes >> 20} MiB image in a tmpfs (the same O_DIRECT path through ext4 and the block layer, with no VM disk behind it: what the engines deliver where this VM's disk is not the bound). Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
             "- Cache settings are equal: passthrough_ll with `cache=auto,timeout=1` (1 s entry and attribute timeouts, no keep_cache or direct_io forced) and Fuselage's default policy (Classic, 1 s entry and attribute timeouts). O_DIRECT keeps the page cache out of the fio numbers.",
             "- fuselage-kernel-pt is not one more transport: it declares CacheMode.Passthrough, so PassthroughFs registers each open file as a backing file and the kernel reads and writes it without asking the daemon (FUSE passthrough, Linux 6.9+). libfuse 3.14's passthrough_ll has no such mode.",
             $"- metadata: {WorkloadSet.MetadataFiles} empty files, 2 threads each in its own directory: openat(O_CREAT)+close, fstatat, one listing, unlinkat; ops are creates + stats + unlinks + listings; p99 from each operation's own timing.",
@@ -312,6 +304,40 @@ public static class Runner
             lines.AddRange(notes.Select(n => $"- {n}"));
         }
         return string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>
+    /// The directory each kind of source the workloads need lives in. fio runs on the local disk (ext4 here), as a
+    /// user's files would; the metadata workload on a tmpfs of its own (ext4 without a journal swings 10x run to run
+    /// on creates, which would drown the FUSE difference); the memdisk workload where no VM disk bounds it. A memory
+    /// disk that cannot be built (no loop device) drops its workloads with a note, not the run.
+    /// </summary>
+    private static Dictionary<SourceKind, string> CreateSources(IReadOnlyList<Workload> workloads, string localDisk, string scratch,
+        Cleanup cleanup, List<string> notes)
+    {
+        var sources = new Dictionary<SourceKind, string> { [SourceKind.LocalDisk] = localDisk };
+        if (workloads.Any(w => w.Source == SourceKind.Tmpfs))
+        {
+            string tmpfs = Path.Combine(scratch, "tmpfs-source");
+            Directory.CreateDirectory(tmpfs);
+            Mounts.Unmount(tmpfs);
+            Shell.Check("mount", "-t", "tmpfs", "-o", "size=1g,mode=0755", "bench-source", tmpfs);
+            cleanup.Add(() => Mounts.Unmount(tmpfs));
+            sources[SourceKind.Tmpfs] = tmpfs;
+        }
+        if (workloads.Any(w => w.Source == SourceKind.MemoryDisk))
+        {
+            try
+            {
+                sources[SourceKind.MemoryDisk] = MemoryDisk.Create(scratch, cleanup);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException)
+            {
+                notes.Add($"memdisk workloads skipped: {e.Message}");
+                Progress($"skipped the memdisk workloads: {e.Message}");
+            }
+        }
+        return sources;
     }
 
     private static string FindRepoRoot()

@@ -3,6 +3,17 @@ namespace Fuselage.Bench.E2e;
 /// <summary>What one workload measured: operations done, how long, and the 99th percentile of one operation's latency.</summary>
 public sealed record WorkloadResult(long Operations, double OpsPerSecond, double P99Microseconds);
 
+/// <summary>Where a workload's files live; every system runs it over a source of that kind.</summary>
+public enum SourceKind
+{
+    /// <summary>A directory of the local disk (ext4 on this VM's virtio disk), as a user's files would be.</summary>
+    LocalDisk,
+    /// <summary>A tmpfs of its own (the metadata workload: ext4 without a journal swings 10x run to run on creates).</summary>
+    Tmpfs,
+    /// <summary>ext4 on a loop device over a file in a tmpfs: a block device with no VM disk behind it (<see cref="MemoryDisk"/>).</summary>
+    MemoryDisk,
+}
+
 /// <summary>A workload run against a directory (the source itself or a mount of it).</summary>
 public abstract class Workload
 {
@@ -13,8 +24,8 @@ public abstract class Workload
     /// </summary>
     public virtual bool OwnMount => false;
 
-    /// <summary>True to run on the tmpfs source instead of the local disk (only with <see cref="OwnMount"/>).</summary>
-    public virtual bool OnTmpfs => false;
+    /// <summary>The kind of source every system runs it over.</summary>
+    public virtual SourceKind Source => SourceKind.LocalDisk;
 
     /// <summary>Once, on the source before any system runs (lay out files).</summary>
     public virtual void Prepare(string nativeDirectory) { }
@@ -38,5 +49,7 @@ public static class WorkloadSet
         new FioWorkload("seqread-1m-qd4-1job", "read", "1m", ioDepth: 4, jobs: 1, fioDuration),
         new FioWorkload("seqwrite-1m-qd4-1job", "write", "1m", ioDepth: 4, jobs: 1, fioDuration),
         new MetadataWorkload(MetadataFiles, threads: 2),
+        // The disk out of the path: what the engines themselves deliver when this VM's disk is not the bound.
+        new FioWorkload("randread-4k-qd16-1job-memdisk", "randread", "4k", ioDepth: 16, jobs: 1, fioDuration, SourceKind.MemoryDisk),
     ];
 }
