@@ -5,13 +5,16 @@ using System.Text.Json.Serialization;
 
 namespace Fuselage.Bench.E2e;
 
-/// <summary>One system on one workload. CPU per operation is null for native (no daemon).</summary>
+/// <summary>
+/// One system on one workload. CPU per operation is null for native (no daemon). The five measured fields are in
+/// every JSON row, null or not; the ratios only where they exist.
+/// </summary>
 public sealed record Row(
     [property: JsonPropertyName("workload")] string Workload,
     [property: JsonPropertyName("system")] string System,
     [property: JsonPropertyName("ops_per_s")] double OpsPerSecond,
     [property: JsonPropertyName("p99_us")] double P99Microseconds,
-    [property: JsonPropertyName("cpu_us_per_op")] double? CpuMicrosecondsPerOp)
+    [property: JsonPropertyName("cpu_us_per_op"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? CpuMicrosecondsPerOp)
 {
     [JsonPropertyName("ops_vs_libfuse")] public double? OpsVsLibfuse { get; init; }
     [JsonPropertyName("ops_vs_native")] public double? OpsVsNative { get; init; }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Fuselage.Bench.E2e;
 
@@ -59,14 +60,15 @@ public static class Runner
         Clock.Start();
         var cleanup = new Cleanup();
         using var interrupted = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        // Ctrl-C, kill and a closed terminal all stop the run the same way: between two measurements (the fio job
+        // running finishes first, or dies of the terminal's SIGINT too), then the finally below unmounts. Cleaning up
+        // inside the runtime's own SIGTERM exit instead left everything mounted: it starts and waits for processes
+        // (kill, umount), which hangs on the very thread that delivers signals, until the runtime exits anyway.
+        using var onSignals = new SignalHandlers([PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP], signal =>
         {
-            // The terminal sends SIGINT to fio and the daemons too; stop here, clean up in finally.
-            e.Cancel = true;
             interrupted.Cancel();
-            Progress("interrupted: cleaning up");
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cleanup.RunAll(); // SIGTERM
+            Progress($"{signal}: stopping after the current measurement, then cleaning up");
+        });
         try
         {
             return RunAll(quick, rounds ?? DefaultRounds(quick), filter, cleanup, interrupted.Token);
@@ -375,6 +377,29 @@ public sealed class Selection
 
     public string Arguments =>
         (Systems is null ? "" : $" --systems {string.Join(',', Systems)}") + (Workloads is null ? "" : $" --workloads {string.Join(',', Workloads)}");
+}
+
+/// <summary>Turns the given signals into a callback instead of the runtime's default exit, for as long as it lives.</summary>
+public sealed class SignalHandlers : IDisposable
+{
+    private readonly List<PosixSignalRegistration> _registrations = [];
+
+    public SignalHandlers(IEnumerable<PosixSignal> signals, Action<PosixSignal> handler)
+    {
+        foreach (var signal in signals)
+        {
+            _registrations.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true; // no default action: the run stops itself
+                handler(context.Signal);
+            }));
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var r in _registrations) r.Dispose();
+    }
 }
 
 /// <summary>Undo actions run once, newest first, from whichever exit path comes first.</summary>
