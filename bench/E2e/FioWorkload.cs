@@ -55,9 +55,9 @@ public sealed class FioWorkload(string name, string readWrite, string blockSize,
         }
     }
 
-    private static WorkloadResult Parse(string json)
+    /// <summary>Reads fio's --output-format=json (warnings may come first): read and write I/Os summed, the larger p99.</summary>
+    public static WorkloadResult Parse(string json)
     {
-        // fio may print warnings before the JSON document.
         using var doc = ParseJson(json);
         var job = doc.RootElement.GetProperty("jobs")[0];
         long operations = 0;

@@ -29,6 +29,19 @@ public static class Report
 {
     public const string Baseline = "libfuse", Native = "native";
 
+    /// <summary>The median of each figure over the rounds.</summary>
+    public static Row Median(IReadOnlyList<Row> rounds)
+    {
+        static double Mid(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+        var cpu = rounds.Where(r => r.CpuMicrosecondsPerOp is not null).Select(r => r.CpuMicrosecondsPerOp!.Value).ToList();
+        return new Row(rounds[0].Workload, rounds[0].System, Math.Round(Mid(rounds.Select(r => r.OpsPerSecond)), 1),
+            Math.Round(Mid(rounds.Select(r => r.P99Microseconds)), 1), cpu.Count > 0 ? Math.Round(Mid(cpu), 2) : null);
+    }
+
     /// <summary>Fills each row's ratios from the libfuse and native rows of the same workload in the same run.</summary>
     public static List<Row> WithRatios(IReadOnlyList<Row> rows) => rows.Select(r =>
     {

@@ -214,7 +214,7 @@ public static class Runner
         var rows = (from system in systems
                     from workload in mountGroups.SelectMany(g => g)
                     where samples.ContainsKey((workload.Name, system.Name))
-                    select Median(samples[(workload.Name, system.Name)].Select(s => s.Row).ToList())).ToList();
+                    select Report.Median(samples[(workload.Name, system.Name)].Select(s => s.Row).ToList())).ToList();
 
         var table = Report.WithRoundRatios(Report.WithRatios(rows), samples);
         var machine = Machine.Describe(source, sources.GetValueOrDefault(SourceKind.MemoryDisk));
@@ -244,19 +244,6 @@ public static class Runner
         Report.Chart(table, Path.Combine(output, "e2e.png"), ChartSubtitle(machine["cpus"], machine["kernel"], rounds, fioDuration.TotalSeconds));
         Progress($"wrote {Path.GetRelativePath(repo, Path.Combine(output, "e2e.md"))}, e2e.json and e2e.png");
         return rows.Count > 0 ? 0 : 1;
-    }
-
-    /// <summary>The median of each figure over the rounds.</summary>
-    private static Row Median(List<Row> rounds)
-    {
-        static double Mid(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        }
-        var cpu = rounds.Where(r => r.CpuMicrosecondsPerOp is not null).Select(r => r.CpuMicrosecondsPerOp!.Value).ToList();
-        return new Row(rounds[0].Workload, rounds[0].System, Math.Round(Mid(rounds.Select(r => r.OpsPerSecond)), 1),
-            Math.Round(Mid(rounds.Select(r => r.P99Microseconds)), 1), cpu.Count > 0 ? Math.Round(Mid(cpu), 2) : null);
     }
 
     /// <summary>Runs one workload and charges the daemon's CPU time (user + system) to its operations.</summary>
