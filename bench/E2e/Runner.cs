@@ -279,7 +279,7 @@ public static class Runner
             "", "## Method", "",
             $"- {rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds; in brackets after the ops/s ratio to libfuse, the lowest and highest of that ratio within one round.",
             "- The kernel's enable_uring is Y while the uring daemon is mounted, which is during every row; only connections that register io_uring queues use it.",
-            $"- fio {fioDuration.TotalSeconds:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on the local-disk source (ext4); ops/s is fio's IOPS, p99 its completion-latency percentile.",
+            $"- fio {fioDuration.TotalSeconds:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on its source; ops/s is fio's IOPS, p99 its completion-latency percentile.",
             $"- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own; the `-memdisk` workload on ext4 on a loop device over a {MemoryDisk.ImageBytes >> 20} MiB image in a tmpfs (the same O_DIRECT path through ext4 and the block layer, with no VM disk behind it: what the engines deliver where this VM's disk is not the bound). Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
             "- Cache settings are equal: passthrough_ll with `cache=auto,timeout=1` (1 s entry and attribute timeouts, no keep_cache or direct_io forced) and Fuselage's default policy (Classic, 1 s entry and attribute timeouts). O_DIRECT keeps the page cache out of the fio numbers.",
             "- fuselage-kernel-pt is not one more transport: it declares CacheMode.Passthrough, so PassthroughFs registers each open file as a backing file and the kernel reads and writes it without asking the daemon (FUSE passthrough, Linux 6.9+). libfuse 3.14's passthrough_ll has no such mode.",
@@ -389,7 +389,7 @@ public sealed class SignalHandlers : IDisposable
     }
 }
 
-/// <summary>Undo actions run once, newest first, from whichever exit path comes first.</summary>
+/// <summary>Undo actions, run once, newest first, when the run ends (completed, failed or stopped by a signal).</summary>
 public sealed class Cleanup
 {
     private readonly Stack<Action> _actions = new();
