@@ -64,11 +64,15 @@ public static class Runner
         // running finishes first, or dies of the terminal's SIGINT too), then the finally below unmounts. Cleaning up
         // inside the runtime's own SIGTERM exit instead left everything mounted: it starts and waits for processes
         // (kill, umount), which hangs on the very thread that delivers signals, until the runtime exits anyway.
+        string uringFound = ReadOrEmpty(UringParameter).Trim(); // before any row turns it on
         using var onSignals = new SignalHandlers([PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP], signal =>
         {
             interrupted.Cancel();
-            Progress($"{signal}: stopping after the current measurement, then cleaning up");
-        });
+            Progress($"{signal}: stopping after the current measurement, then cleaning up (a second signal exits at once)");
+        },
+        // Exiting at once leaves mounts for the next run to find, but the kernel switch must not stay on: the next
+        // run would take Y for what this machine had.
+        exitingAtOnce: () => { if (uringFound.Length > 0) File.WriteAllText(UringParameter, uringFound); });
         try
         {
             return RunAll(quick, rounds ?? DefaultRounds(quick), filter, cleanup, interrupted.Token);
@@ -366,18 +370,28 @@ public sealed class Selection
         (Systems is null ? "" : $" --systems {string.Join(',', Systems)}") + (Workloads is null ? "" : $" --workloads {string.Join(',', Workloads)}");
 }
 
-/// <summary>Turns the given signals into a callback instead of the runtime's default exit, for as long as it lives.</summary>
+/// <summary>
+/// Turns the first of the given signals into a callback instead of the runtime's default exit, for as long as it
+/// lives; a second one exits at once, after <c>exitingAtOnce</c> (a run stuck in a measurement can still be stopped;
+/// the next run unmounts what this one left).
+/// </summary>
 public sealed class SignalHandlers : IDisposable
 {
     private readonly List<PosixSignalRegistration> _registrations = [];
+    private int _received;
 
-    public SignalHandlers(IEnumerable<PosixSignal> signals, Action<PosixSignal> handler)
+    public SignalHandlers(IEnumerable<PosixSignal> signals, Action<PosixSignal> handler, Action exitingAtOnce)
     {
         foreach (var signal in signals)
         {
             _registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {
-                context.Cancel = true; // no default action: the run stops itself
+                if (Interlocked.Increment(ref _received) > 1)
+                {
+                    try { exitingAtOnce(); } catch (Exception e) { Console.Error.WriteLine($"  warning: {e.Message}"); }
+                    return; // the default action: exit now
+                }
+                context.Cancel = true; // the run stops itself
                 handler(context.Signal);
             }));
         }
