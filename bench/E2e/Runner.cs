@@ -64,7 +64,8 @@ public static class Runner
         // running finishes first, or dies of the terminal's SIGINT too), then the finally below unmounts. Cleaning up
         // inside the runtime's own SIGTERM exit instead left everything mounted: it starts and waits for processes
         // (kill, umount), which hangs on the very thread that delivers signals, until the runtime exits anyway.
-        string uringFound = ReadOrEmpty(UringParameter).Trim(); // before any row turns it on
+        // What this machine had, read before any row turns it on; empty when the kernel has no such switch.
+        string enableUring = ReadOrEmpty(UringParameter).Trim();
         using var onSignals = new SignalHandlers([PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP], signal =>
         {
             interrupted.Cancel();
@@ -72,10 +73,10 @@ public static class Runner
         },
         // Exiting at once leaves mounts for the next run to find, but the kernel switch must not stay on: the next
         // run would take Y for what this machine had.
-        exitingAtOnce: () => { if (uringFound.Length > 0) File.WriteAllText(UringParameter, uringFound); });
+        exitingAtOnce: () => PutBackUring(enableUring));
         try
         {
-            return RunAll(quick, rounds ?? DefaultRounds(quick), filter, cleanup, interrupted.Token);
+            return RunAll(quick, rounds ?? DefaultRounds(quick), filter, enableUring, cleanup, interrupted.Token);
         }
         catch (Exception) when (interrupted.IsCancellationRequested)
         {
@@ -96,7 +97,7 @@ public static class Runner
     /// <summary>Rounds when --rounds is not given: one for --quick, three for the full run.</summary>
     private static int DefaultRounds(bool quick) => quick ? 1 : 3;
 
-    private static int RunAll(bool quick, int rounds, Selection filter, Cleanup cleanup, CancellationToken cancel)
+    private static int RunAll(bool quick, int rounds, Selection filter, string enableUring, Cleanup cleanup, CancellationToken cancel)
     {
         var fioDuration = TimeSpan.FromSeconds(quick ? 5 : 7);
         string repo = FindRepoRoot();
@@ -121,11 +122,10 @@ public static class Runner
         var libfuse = new LibfuseSystem(passthroughLl);
         var systems = new List<SystemUnderTest> { new NativeSystem(), libfuse, new FuselageSystem(fuselageDll, "threads"), new FuselageSystem(fuselageDll, "ring") };
         // The uring row needs the kernel's switch on: the runner turns it on for that row only and puts back what it found.
-        string enableUring = ReadOrEmpty(UringParameter).Trim();
         if (enableUring.Length > 0)
         {
             systems.Add(new FuselageSystem(fuselageDll, "uring"));
-            cleanup.Add(() => File.WriteAllText(UringParameter, enableUring));
+            cleanup.Add(() => PutBackUring(enableUring));
         }
         else notes.Add($"fuselage-uring skipped: this kernel has no {UringParameter}.");
         // Not a transport: the kernel does the file I/O itself (FUSE passthrough), over the ring transport.
@@ -211,7 +211,7 @@ public static class Runner
                         if (system is DaemonSystem daemon)
                             File.AppendAllLines(Path.Combine(logs, $"{system.Name}.log"), daemon.Output);
                     }
-                    if (uringOn) File.WriteAllText(UringParameter, enableUring);
+                    if (uringOn) PutBackUring(enableUring);
                 }
             }
         }
@@ -345,6 +345,12 @@ public static class Runner
     }
 
     private const string UringParameter = "/sys/module/fuse/parameters/enable_uring";
+
+    /// <summary>Sets enable_uring back to what the run found (nothing to do when the kernel has no such switch).</summary>
+    private static void PutBackUring(string found)
+    {
+        if (found.Length > 0) File.WriteAllText(UringParameter, found);
+    }
 
     private static string ReadOrEmpty(string path) => File.Exists(path) ? File.ReadAllText(path) : "";
 
