@@ -10,7 +10,8 @@ public sealed class InMemoryTransport : IDisposable
 {
     private readonly WorkerRequests _requests;
     private readonly ConcurrentQueue<Request> _replies = new();
-    private readonly SemaphoreSlim _replyCount = new(0);
+    private readonly ManualResetEventSlim _replyArrived = new();
+    private int _waitingForReply; // Complete signals only while someone waits: taking a reply takes no lock
     private readonly Sink _sink;
     private readonly long[]? _counts;
 
@@ -37,7 +38,7 @@ public sealed class InMemoryTransport : IDisposable
     public bool Send(ReadOnlySpan<byte> request)
     {
         if (request.Length > MaxRequestLength || !_requests.TryRent(out var req)) return false;
-        request.CopyTo(req!.InputBuffer);
+        request.CopyTo(req.InputBuffer);
         req.InputLength = request.Length;
         Dispatcher.Dispatch(req, _counts);
         return true;
@@ -49,17 +50,28 @@ public sealed class InMemoryTransport : IDisposable
     /// <summary>Waits until a reply is ready (an asynchronous method finished); false on timeout.</summary>
     public bool WaitForReply(TimeSpan timeout)
     {
-        if (!_replyCount.Wait(timeout)) return false;
-        _replyCount.Release(); // leave the count for TryReceive
-        return true;
+        if (!_replies.IsEmpty) return true;
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        // Counted before looking again, as Complete enqueues before it looks at the count: one of the two sees the other.
+        Interlocked.Increment(ref _waitingForReply);
+        try
+        {
+            while (true)
+            {
+                _replyArrived.Reset();
+                if (!_replies.IsEmpty) return true;
+                long left = deadline - Environment.TickCount64;
+                if (left <= 0 || !_replyArrived.Wait(TimeSpan.FromMilliseconds(left))) return !_replies.IsEmpty;
+            }
+        }
+        finally { Interlocked.Decrement(ref _waitingForReply); }
     }
 
     /// <summary>Copies the oldest reply into <paramref name="destination"/>.</summary>
     public bool TryReceive(Span<byte> destination, out int length)
     {
-        if (!_replyCount.Wait(0)) { length = 0; return false; }
-        _replies.TryDequeue(out var req);
-        length = req!.ReplyLength;
+        if (!_replies.TryDequeue(out var req)) { length = 0; return false; }
+        length = req.ReplyLength;
         req.ReplyBuffer[..length].CopyTo(destination);
         _requests.Return(req);
         return true;
@@ -68,7 +80,7 @@ public sealed class InMemoryTransport : IDisposable
     public void Dispose()
     {
         _requests.Dispose();
-        _replyCount.Dispose();
+        _replyArrived.Dispose();
     }
 
     private sealed class Sink(InMemoryTransport owner) : IReplySink
@@ -77,7 +89,8 @@ public sealed class InMemoryTransport : IDisposable
         {
             if (request.ReplyLength == 0) { owner._requests.Return(request); return; }
             owner._replies.Enqueue(request);
-            owner._replyCount.Release();
+            Interlocked.MemoryBarrier(); // the reply must be visible before the count is read (a store then a load: x86 reorders those)
+            if (Volatile.Read(ref owner._waitingForReply) > 0) owner._replyArrived.Set();
         }
     }
 }

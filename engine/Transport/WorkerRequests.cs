@@ -1,20 +1,23 @@
 using Fuselage.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Fuselage.Transport;
 
 /// <summary>
 /// One worker's requests: <c>depth</c> contexts, each with a pinned input buffer and a pinned reply buffer.
-/// Renting and returning allocate nothing (ObjectPool keeps them in a fixed array); the count is bounded
-/// by the buffers, so an exhausted pool means every request is waiting on the filesystem.
+/// Renting and returning take no lock and allocate nothing (ObjectPool keeps them; its policy creates none, so an
+/// empty pool means every request is waiting on the filesystem); only a renter that finds the pool empty waits, and
+/// a return wakes one only when someone waits.
 /// </summary>
 internal sealed class WorkerRequests : IDisposable
 {
     /// <summary>Room for the 40-byte header, the 40-byte WRITE header and names around max_write (libfuse uses max_write + 4096).</summary>
     public const int HeaderRoom = 4096;
 
-    private readonly ObjectPool<Request> _pool;
-    private readonly SemaphoreSlim _free;
+    private readonly ObjectPool<Request> _free;
+    private readonly SemaphoreSlim _returned = new(0);
+    private int _waiting;
 
     public WorkerRequests(int depth, uint maxWrite, IReplySink sink)
     {
@@ -25,9 +28,8 @@ internal sealed class WorkerRequests : IDisposable
         Replies = new BufferPool(replySize, depth);
         All = new Request[depth];
         for (int i = 0; i < depth; i++) All[i] = new Request(Inputs.Rent(), Replies.Rent(), sink, i);
-        _pool = new DefaultObjectPool<Request>(new Exhausted(), depth);
-        foreach (var r in All) _pool.Return(r);
-        _free = new SemaphoreSlim(depth, depth);
+        _free = new DefaultObjectPool<Request>(new CreatesNone(), depth);
+        foreach (var r in All) _free.Return(r);
     }
 
     public BufferPool Inputs { get; }
@@ -37,33 +39,48 @@ internal sealed class WorkerRequests : IDisposable
     /// <summary>Takes a free request, waiting while all are busy; null when <paramref name="cancel"/> fires.</summary>
     public Request? Rent(CancellationToken cancel)
     {
-        try { _free.Wait(cancel); }
-        catch (OperationCanceledException) { return null; }
-        return _pool.Get();
+        while (true)
+        {
+            if (TryRent(out var request)) return request;
+            // Counted before the second look, as Return enqueues before it looks at the count: one of the two sees the other.
+            Interlocked.Increment(ref _waiting);
+            try
+            {
+                if (TryRent(out request)) return request;
+                _returned.Wait(cancel); // a wake-up meant for another renter only sends this one round again
+            }
+            catch (OperationCanceledException) { return null; }
+            finally { Interlocked.Decrement(ref _waiting); }
+        }
     }
 
-    public bool TryRent(out Request? request)
+    /// <summary>Renters waiting for a return (for tests).</summary>
+    internal int Waiting => Volatile.Read(ref _waiting);
+
+    public bool TryRent([NotNullWhen(true)] out Request? request)
     {
-        request = _free.Wait(0) ? _pool.Get() : null;
+        request = _free.Get();
         return request is not null;
     }
 
     public void Return(Request request)
     {
-        _pool.Return(request);
-        _free.Release();
+        _free.Return(request);
+        Interlocked.MemoryBarrier(); // the return must be visible before the count is read (a store then a load: x86 reorders those)
+        if (Volatile.Read(ref _waiting) > 0) _returned.Release();
     }
 
     public void Dispose()
     {
         Inputs.Dispose();
         Replies.Dispose();
-        _free.Dispose();
+        _returned.Dispose();
     }
 
-    private sealed class Exhausted : IPooledObjectPolicy<Request>
+    /// <summary>An empty pool hands out null: the requests are made once, up front, with their buffers.</summary>
+    private sealed class CreatesNone : IPooledObjectPolicy<Request>
     {
-        public Request Create() => throw new InvalidOperationException("request pool exhausted: the semaphore should have prevented this");
+        public Request Create() => null!;
         public bool Return(Request obj) => true;
     }
 }

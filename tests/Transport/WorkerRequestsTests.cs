@@ -1,0 +1,83 @@
+using Fuselage.Transport;
+
+namespace Fuselage.Tests.Transport;
+
+/// <summary>A worker's request contexts: rented without a lock, and a renter that finds none waits for the next return.</summary>
+public class WorkerRequestsTests
+{
+    private sealed class NoSink : IReplySink
+    {
+        public void Complete(Request request) { }
+    }
+
+    private static WorkerRequests Make(int depth) => new(depth, 4096, new NoSink());
+
+    [Fact]
+    public void Every_request_is_handed_out_once_until_it_comes_back()
+    {
+        using var requests = Make(4);
+        var rented = new List<Request>();
+        while (requests.TryRent(out var r)) rented.Add(r);
+
+        Assert.Equal(4, rented.Distinct().Count());
+        Assert.Equal(requests.All.ToHashSet(), rented.ToHashSet());
+        requests.Return(rented[2]);
+        Assert.True(requests.TryRent(out var again));
+        Assert.Same(rented[2], again);
+        Assert.False(requests.TryRent(out _));
+    }
+
+    [Fact]
+    public async Task A_renter_that_finds_every_request_busy_gets_the_next_one_returned()
+    {
+        using var requests = Make(2);
+        Assert.True(requests.TryRent(out var first));
+        Assert.True(requests.TryRent(out var second));
+        var waiting = Task.Run(() => requests.Rent(CancellationToken.None));
+        Assert.True(SpinWait.SpinUntil(() => requests.Waiting == 1, TimeSpan.FromSeconds(20)), "the renter never started waiting");
+
+        requests.Return(second);
+
+        Assert.Same(second, await waiting.WaitAsync(TimeSpan.FromSeconds(20))); // TimeoutException: the return did not wake the renter
+        Assert.False(requests.TryRent(out _));
+        GC.KeepAlive(first);
+    }
+
+    [Fact]
+    public async Task A_renter_waiting_on_an_exhausted_pool_gives_up_when_cancelled()
+    {
+        using var requests = Make(1);
+        Assert.True(requests.TryRent(out _));
+        using var cancel = new CancellationTokenSource();
+        var waiting = Task.Run(() => requests.Rent(cancel.Token));
+        Assert.True(SpinWait.SpinUntil(() => requests.Waiting == 1, TimeSpan.FromSeconds(20)), "the renter never started waiting");
+
+        cancel.Cancel();
+
+        Assert.Null(await waiting.WaitAsync(TimeSpan.FromSeconds(20))); // TimeoutException: the renter missed the cancellation
+    }
+
+    [Fact]
+    public async Task Two_threads_passing_one_request_back_and_forth_never_miss_a_return()
+    {
+        // One request, two threads renting and returning it as fast as they can: a return that a waiting renter
+        // does not see leaves that renter asleep with the request free, and the loop below never finishes.
+        using var requests = Make(1);
+        const int Rounds = 20_000;
+        using var start = new Barrier(2);
+        void Loop()
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < Rounds; i++)
+            {
+                var r = requests.Rent(CancellationToken.None)!;
+                requests.Return(r);
+            }
+        }
+        var a = Task.Run(Loop);
+        var b = Task.Run(Loop);
+
+        await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(60)); // TimeoutException: a renter slept with the request free
+        Assert.True(requests.TryRent(out _));
+    }
+}
