@@ -11,14 +11,17 @@ public static class Prerequisites
     private const string ExamplesDirectory = "/usr/share/doc/libfuse3-dev/examples";
 
     /// <summary>Installs what is missing with apt-get; refreshes the package lists only when an install needs it.</summary>
-    public static void InstallPackages(Action<string> progress)
+    public static void InstallPackages(Action<string> progress) => InstallMissing(progress,
+        ("fio", Shell.CommandExists("fio")),
+        ("gcc", Shell.CommandExists("gcc")),
+        ("pkg-config", Shell.CommandExists("pkg-config")),
+        ("libfuse3-dev", File.Exists("/usr/include/fuse3/fuse_lowlevel.h") && Directory.Exists(ExamplesDirectory)));
+
+    /// <summary>Installs with apt-get the Debian packages not <c>Present</c>; refreshes the package lists only when an install needs it.</summary>
+    public static void InstallMissing(Action<string> progress, params (string Package, bool Present)[] packages)
     {
-        var missing = new List<string>();
-        if (!Shell.CommandExists("fio")) missing.Add("fio");
-        if (!Shell.CommandExists("gcc")) missing.Add("gcc");
-        if (!Shell.CommandExists("pkg-config")) missing.Add("pkg-config");
-        if (!File.Exists("/usr/include/fuse3/fuse_lowlevel.h") || !Directory.Exists(ExamplesDirectory)) missing.Add("libfuse3-dev");
-        if (missing.Count == 0) { progress("packages: fio, gcc, pkg-config and libfuse3-dev are installed"); return; }
+        var missing = packages.Where(p => !p.Present).Select(p => p.Package).ToList();
+        if (missing.Count == 0) { progress($"packages: {string.Join(", ", packages.Select(p => p.Package))} are installed"); return; }
 
         progress($"packages: installing {string.Join(' ', missing)}");
         var install = Shell.Run("apt-get", ["install", "-y", "-q", .. missing], TimeSpan.FromMinutes(10));

@@ -15,13 +15,13 @@ public sealed class FixedDataFs : FileSystem
     private const uint DirectoryMode = 0x41ED;   // S_IFDIR | 0755
     private const uint DirentTypeRegular = 8;    // DT_REG
 
-    private static readonly byte[] Pattern = MakePattern(1 << 20);
+    private static readonly Memory<byte> Pattern = MakePattern(1 << 20);
     private static readonly byte[][] EntryNames = MakeNames();
 
-    private static byte[] MakePattern(int length)
+    private static Memory<byte> MakePattern(int length)
     {
-        var data = new byte[length];
-        for (int i = 0; i < data.Length; i++) data[i] = (byte)(i * 31);
+        var data = PageAligned.Allocate(length);
+        for (int i = 0; i < length; i++) data.Span[i] = (byte)(i * 31);
         return data;
     }
 
@@ -65,7 +65,7 @@ public sealed class FixedDataFs : FileSystem
     {
         int start = (int)(offset % Pattern.Length);
         int length = Math.Min(buffer.Length, Pattern.Length - start);
-        Pattern.AsSpan(start, length).CopyTo(buffer);
+        Pattern.Span.Slice(start, length).CopyTo(buffer);
         return new(length);
     }
 

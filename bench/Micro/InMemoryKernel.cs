@@ -12,7 +12,7 @@ namespace Fuselage.Bench.Micro;
 public sealed class InMemoryKernel : IDisposable
 {
     private const int InHeaderSize = 40;
-    private readonly byte[] _reply = new byte[(1 << 20) + 4096];
+    private readonly Memory<byte> _reply = PageAligned.Allocate((1 << 20) + 4096);
     private ulong _unique = 2;
 
     public InMemoryKernel(FileSystem fs)
@@ -21,8 +21,12 @@ public sealed class InMemoryKernel : IDisposable
         // Everything a 6.x kernel offers, so READDIRPLUS and 1 MiB transfers are granted as on a real mount.
         const ulong offered = 0x7FF_73FF_FFFBUL;
         var init = new FuseInitIn { Major = 7, Minor = 45, MaxReadahead = 131072, Flags = unchecked((uint)offered), Flags2 = (uint)(offered >> 32) };
-        Call(Build(FuseOpcode.Init, 0, init));
+        InitRequest = Build(FuseOpcode.Init, 0, init);
+        Call(InitRequest);
     }
+
+    /// <summary>The INIT this kernel sent first (a peer engine is given the same one).</summary>
+    public byte[] InitRequest { get; }
 
     public InMemoryTransport Transport { get; }
 
@@ -52,8 +56,8 @@ public sealed class InMemoryKernel : IDisposable
     public int Call(byte[] request)
     {
         if (!Transport.Send(request)) throw new InvalidOperationException("the transport refused the request");
-        if (!Transport.TryReceive(_reply, out int length) || length < 16) throw new InvalidOperationException("no reply");
-        return MemoryMarshal.Read<FuseOutHeader>(_reply).Error;
+        if (!Transport.TryReceive(_reply.Span, out int length) || length < 16) throw new InvalidOperationException("no reply");
+        return MemoryMarshal.Read<FuseOutHeader>(_reply.Span).Error;
     }
 
     public void Dispose() => Transport.Dispose();
