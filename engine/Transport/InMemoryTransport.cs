@@ -47,11 +47,12 @@ public sealed class InMemoryTransport : IDisposable
     /// <summary>Replies waiting to be taken, in completion order (requests that need no reply produce none).</summary>
     public int PendingReplies => _replies.Count;
 
-    /// <summary>Waits until a reply is ready (an asynchronous method finished); false on timeout.</summary>
+    /// <summary>Waits until a reply is ready (an asynchronous method finished); false on timeout (<see cref="Timeout.InfiniteTimeSpan"/>: none).</summary>
     public bool WaitForReply(TimeSpan timeout)
     {
         if (!_replies.IsEmpty) return true;
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        bool forever = timeout == Timeout.InfiniteTimeSpan;
+        long deadline = forever ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         // Counted before looking again, as Complete enqueues before it looks at the count: one of the two sees the other.
         Interlocked.Increment(ref _waitingForReply);
         try
@@ -60,8 +61,8 @@ public sealed class InMemoryTransport : IDisposable
             {
                 _replyArrived.Reset();
                 if (!_replies.IsEmpty) return true;
-                long left = deadline - Environment.TickCount64;
-                if (left <= 0 || !_replyArrived.Wait(TimeSpan.FromMilliseconds(left))) return !_replies.IsEmpty;
+                long left = forever ? -1 : deadline - Environment.TickCount64;
+                if ((!forever && left <= 0) || !_replyArrived.Wait(TimeSpan.FromMilliseconds(left))) return !_replies.IsEmpty;
             }
         }
         finally { Interlocked.Decrement(ref _waitingForReply); }
