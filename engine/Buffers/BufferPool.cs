@@ -63,21 +63,30 @@ public sealed class BufferPool : IDisposable
 public readonly struct BufferLease
 {
     private readonly BufferPool? _pool;
+    // The slab and the buffer's place in it, kept so a request's many span accesses go straight to the memory
+    // (the slab still refuses, once disposed) instead of through pool, slab and index each time.
+    private readonly NativeSlab? _slab;
+    private readonly nint _offset;
+    private readonly int _length;
 
     internal BufferLease(BufferPool pool, int index)
     {
         _pool = pool;
         Index = index;
+        _slab = pool.Slab;
+        _offset = (nint)index * _slab.BufferSize;
+        _length = _slab.BufferSize;
     }
 
     /// <summary>Position in the slab: the fixed-buffer index when the slab is registered with a ring.</summary>
     public int Index { get; }
     public bool IsValid => _pool is not null;
-    public nint Address => Pool.Slab.AddressOf(Index);
-    public int Length => Pool.BufferSize;
-    public Span<byte> Span => Pool.Slab.GetSpan(Index);
+    public nint Address => Slab.Address + _offset;
+    public int Length => _length;
+    public Span<byte> Span => Slab.SpanAt(_offset, _length);
 
     private BufferPool Pool => _pool ?? throw new InvalidOperationException("empty lease");
+    private NativeSlab Slab => _slab ?? throw new InvalidOperationException("empty lease");
 
     public void Return() => Pool.Return(Index);
 }

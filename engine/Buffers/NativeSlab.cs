@@ -53,6 +53,9 @@ public sealed unsafe class NativeSlab : IDisposable
 
     public Span<byte> GetSpan(int index) => new((void*)AddressOf(index), BufferSize);
 
+    /// <summary>The <paramref name="length"/> bytes at <paramref name="offset"/>; for leases, which checked their place when made.</summary>
+    internal Span<byte> SpanAt(nint offset, int length) => new(Base + offset, length);
+
     public void Dispose()
     {
         if (_base == null) return;

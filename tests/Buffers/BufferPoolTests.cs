@@ -32,6 +32,25 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void A_lease_is_its_buffer_of_the_slab_and_refuses_once_the_pool_is_disposed()
+    {
+        var pool = new BufferPool(4096, 3);
+        pool.Rent();
+        var lease = pool.Rent();
+        Assert.Equal(pool.Slab.AddressOf(lease.Index), lease.Address);
+        Assert.Equal(pool.Slab.Address + 4096, lease.Address);
+        Assert.Equal(4096, lease.Length);
+        Assert.Equal(4096, lease.Span.Length);
+
+        pool.Dispose();
+
+        // Freed native memory must never be handed out: a late user gets an exception, not someone else's memory.
+        Assert.Throws<ObjectDisposedException>(() => lease.Span.Length);
+        Assert.Throws<ObjectDisposedException>(() => lease.Address);
+        Assert.Throws<InvalidOperationException>(() => default(BufferLease).Span.Length);
+    }
+
+    [Fact]
     public void Spans_write_the_native_memory_and_rent_return_allocate_nothing()
     {
         using var pool = new BufferPool(4096, 8);
