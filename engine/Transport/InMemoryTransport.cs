@@ -10,7 +10,7 @@ public sealed class InMemoryTransport : IDisposable
 {
     private readonly WorkerRequests _requests;
     private readonly ConcurrentQueue<Request> _replies = new();
-    private readonly ManualResetEventSlim _replyArrived = new();
+    private readonly SemaphoreSlim _replyArrived = new(0); // released once per waiter while any wait; a stale count only sends a waiter round again
     private int _waitingForReply; // Complete signals only while someone waits: taking a reply takes no lock
     private readonly Sink _sink;
     private readonly long[]? _counts;
@@ -52,21 +52,23 @@ public sealed class InMemoryTransport : IDisposable
     {
         if (!_replies.IsEmpty) return true;
         bool forever = timeout == Timeout.InfiniteTimeSpan;
-        long deadline = forever ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        long deadline = forever ? 0 : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         // Counted before looking again, as Complete enqueues before it looks at the count: one of the two sees the other.
         Interlocked.Increment(ref _waitingForReply);
         try
         {
-            while (true)
+            while (_replies.IsEmpty)
             {
-                _replyArrived.Reset();
-                if (!_replies.IsEmpty) return true;
-                long left = forever ? -1 : deadline - Environment.TickCount64;
-                if ((!forever && left <= 0) || !_replyArrived.Wait(TimeSpan.FromMilliseconds(left))) return !_replies.IsEmpty;
+                int left = forever ? Timeout.Infinite : (int)Math.Clamp(deadline - Environment.TickCount64, 0, int.MaxValue);
+                if (!_replyArrived.Wait(left)) return !_replies.IsEmpty;
             }
+            return true;
         }
         finally { Interlocked.Decrement(ref _waitingForReply); }
     }
+
+    /// <summary>Callers inside <see cref="WaitForReply"/> (for tests).</summary>
+    internal int ReplyWaiters => Volatile.Read(ref _waitingForReply);
 
     /// <summary>Copies the oldest reply into <paramref name="destination"/>.</summary>
     public bool TryReceive(Span<byte> destination, out int length)
@@ -91,7 +93,7 @@ public sealed class InMemoryTransport : IDisposable
             if (request.ReplyLength == 0) { owner._requests.Return(request); return; }
             owner._replies.Enqueue(request);
             Interlocked.MemoryBarrier(); // the reply must be visible before the count is read (a store then a load: x86 reorders those)
-            if (Volatile.Read(ref owner._waitingForReply) > 0) owner._replyArrived.Set();
+            if (Volatile.Read(ref owner._waitingForReply) is var waiting and > 0) owner._replyArrived.Release(waiting);
         }
     }
 }

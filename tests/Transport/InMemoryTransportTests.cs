@@ -20,4 +20,27 @@ public class InMemoryTransportTests
         Assert.False(kernel.Transport.TryReceive(reply, out _));
         Assert.False(kernel.Transport.WaitForReply(TimeSpan.Zero));
     }
+
+    /// <summary>GETATTR answers when the test says so, from whichever thread completes it.</summary>
+    private sealed class LateGetAttrFs : FileSystem
+    {
+        public readonly TaskCompletionSource<int> Answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh) => new(Answer.Task);
+    }
+
+    [Fact]
+    public async Task Every_waiter_sees_a_reply_that_arrives_from_another_thread()
+    {
+        var fs = new LateGetAttrFs();
+        using var kernel = new InMemoryKernel(fs);
+        Assert.True(kernel.Transport.Send(ProtocolBenchmarks.Build(kernel, ProtocolBenchmarks.Operation.GetAttr)));
+        Assert.Equal(0, kernel.Transport.PendingReplies);
+        var waiters = Enumerable.Range(0, 3).Select(_ => Task.Factory.StartNew(() => kernel.Transport.WaitForReply(Timeout.InfiniteTimeSpan), TaskCreationOptions.LongRunning)).ToArray();
+        Assert.True(SpinWait.SpinUntil(() => kernel.Transport.ReplyWaiters == 3, TimeSpan.FromSeconds(20)), "the waiters never started waiting");
+
+        fs.Answer.SetResult(0);
+
+        Assert.All(await Task.WhenAll(waiters).WaitAsync(TimeSpan.FromSeconds(20)), Assert.True); // TimeoutException: a waiter missed it
+        Assert.True(kernel.Transport.TryReceive(new byte[4096], out _));
+    }
 }
