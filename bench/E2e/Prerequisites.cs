@@ -12,10 +12,14 @@ public static class Prerequisites
 
     /// <summary>Installs what is missing with apt-get; refreshes the package lists only when an install needs it.</summary>
     public static void InstallPackages(Action<string> progress) => InstallMissing(progress,
-        ("fio", Shell.CommandExists("fio")),
-        ("gcc", Shell.CommandExists("gcc")),
-        ("pkg-config", Shell.CommandExists("pkg-config")),
-        ("libfuse3-dev", File.Exists("/usr/include/fuse3/fuse_lowlevel.h") && Directory.Exists(ExamplesDirectory)));
+        ("fio", Shell.CommandExists("fio")), Gcc, PkgConfig,
+        ("libfuse3-dev", LibfuseDev.Present && Directory.Exists(ExamplesDirectory)));
+
+    // The Debian packages the bench builds with, and whether each is installed.
+    public static (string Package, bool Present) Gcc => ("gcc", Shell.CommandExists("gcc"));
+    public static (string Package, bool Present) PkgConfig => ("pkg-config", Shell.CommandExists("pkg-config"));
+    public static (string Package, bool Present) LibfuseDev => ("libfuse3-dev", File.Exists("/usr/include/fuse3/fuse_lowlevel.h"));
+    public static (string Package, bool Present) LiburingDev => ("liburing-dev", File.Exists("/usr/include/liburing.h"));
 
     /// <summary>Installs with apt-get the Debian packages not <c>Present</c>; refreshes the package lists only when an install needs it.</summary>
     public static void InstallMissing(Action<string> progress, params (string Package, bool Present)[] packages)

@@ -1,3 +1,4 @@
+using Fuselage.Buffers;
 using Fuselage.Interop.Fuse;
 
 namespace Fuselage.Bench.Micro;
@@ -15,14 +16,17 @@ public sealed class FixedDataFs : FileSystem
     private const uint DirectoryMode = 0x41ED;   // S_IFDIR | 0755
     private const uint DirentTypeRegular = 8;    // DT_REG
 
-    private static readonly Memory<byte> Pattern = MakePattern(1 << 20);
+    private const int PatternLength = 1 << 20;
+    // Page-aligned, as a page-cache page is (and as the libfuse peer's copy is: a large copy's speed depends on alignment).
+    private static readonly NativeSlab Pattern = MakePattern();
     private static readonly byte[][] EntryNames = MakeNames();
 
-    private static Memory<byte> MakePattern(int length)
+    private static NativeSlab MakePattern()
     {
-        var data = PageAligned.Allocate(length);
-        for (int i = 0; i < length; i++) data.Span[i] = (byte)(i * 31);
-        return data;
+        var slab = new NativeSlab(PatternLength, 1);
+        var data = slab.GetSpan(0);
+        for (int i = 0; i < data.Length; i++) data[i] = (byte)(i * 31);
+        return slab;
     }
 
     private static byte[][] MakeNames()
@@ -37,8 +41,8 @@ public sealed class FixedDataFs : FileSystem
         attr.Ino = ino;
         attr.Mode = RegularFileMode;
         attr.Nlink = 1;
-        attr.Size = (ulong)Pattern.Length;
-        attr.Blocks = (ulong)Pattern.Length / 512;
+        attr.Size = (ulong)PatternLength;
+        attr.Blocks = (ulong)PatternLength / 512;
         attr.Blksize = 4096;
     }
 
@@ -63,9 +67,9 @@ public sealed class FixedDataFs : FileSystem
 
     public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
     {
-        int start = (int)(offset % Pattern.Length);
-        int length = Math.Min(buffer.Length, Pattern.Length - start);
-        Pattern.Span.Slice(start, length).CopyTo(buffer);
+        int start = (int)(offset % PatternLength);
+        int length = Math.Min(buffer.Length, PatternLength - start);
+        Pattern.GetSpan(0).Slice(start, length).CopyTo(buffer);
         return new(length);
     }
 

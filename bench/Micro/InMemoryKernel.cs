@@ -1,3 +1,4 @@
+using Fuselage.Buffers;
 using System.Runtime.InteropServices;
 using Fuselage.Interop.Fuse;
 using Fuselage.Transport;
@@ -12,7 +13,8 @@ namespace Fuselage.Bench.Micro;
 public sealed class InMemoryKernel : IDisposable
 {
     private const int InHeaderSize = 40;
-    private readonly Memory<byte> _reply = PageAligned.Allocate((1 << 20) + 4096);
+    // Page-aligned, as the kernel's pages are (and as the libfuse peer's reply buffer is).
+    private readonly NativeSlab _reply = new((1 << 20) + 4096, 1);
     private ulong _unique = 2;
 
     public InMemoryKernel(FileSystem fs)
@@ -56,9 +58,13 @@ public sealed class InMemoryKernel : IDisposable
     public int Call(byte[] request)
     {
         if (!Transport.Send(request)) throw new InvalidOperationException("the transport refused the request");
-        if (!Transport.TryReceive(_reply.Span, out int length) || length < 16) throw new InvalidOperationException("no reply");
-        return MemoryMarshal.Read<FuseOutHeader>(_reply.Span).Error;
+        if (!Transport.TryReceive(_reply.GetSpan(0), out int length) || length < 16) throw new InvalidOperationException("no reply");
+        return MemoryMarshal.Read<FuseOutHeader>(_reply.GetSpan(0)).Error;
     }
 
-    public void Dispose() => Transport.Dispose();
+    public void Dispose()
+    {
+        Transport.Dispose();
+        _reply.Dispose();
+    }
 }

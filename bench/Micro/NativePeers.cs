@@ -17,14 +17,14 @@ public static class NativePeers
     internal const string Liburing = "liburing_peer";
     private static int _resolverSet;
 
+    /// <summary>What compiling the peers needs, and whether each is installed.</summary>
+    public static (string Package, bool Present)[] BuildPackages =>
+        [Prerequisites.Gcc, Prerequisites.PkgConfig, Prerequisites.LibfuseDev, Prerequisites.LiburingDev];
+
     /// <summary>Installs gcc, pkg-config, libfuse3-dev and liburing-dev when missing and compiles both peers.</summary>
     public static string Build(string buildDirectory, Action<string> progress)
     {
-        Prerequisites.InstallMissing(progress,
-            ("gcc", Shell.CommandExists("gcc")),
-            ("pkg-config", Shell.CommandExists("pkg-config")),
-            ("libfuse3-dev", File.Exists("/usr/include/fuse3/fuse_lowlevel.h")),
-            ("liburing-dev", File.Exists("/usr/include/liburing.h")));
+        Prerequisites.InstallMissing(progress, BuildPackages);
         Directory.CreateDirectory(buildDirectory);
         foreach (var (name, package) in new[] { (Libfuse, "fuse3"), (Liburing, "liburing") })
         {

@@ -10,8 +10,7 @@ public sealed class InMemoryTransport : IDisposable
 {
     private readonly WorkerRequests _requests;
     private readonly ConcurrentQueue<Request> _replies = new();
-    private readonly SemaphoreSlim _replyArrived = new(0); // released once per waiter while any wait; a stale count only sends a waiter round again
-    private int _waitingForReply; // Complete signals only while someone waits: taking a reply takes no lock
+    private readonly WaitList _replyArrived = new(); // taking a reply takes no lock: only a waiter is signalled
     private readonly Sink _sink;
     private readonly long[]? _counts;
 
@@ -53,22 +52,17 @@ public sealed class InMemoryTransport : IDisposable
         if (!_replies.IsEmpty) return true;
         bool forever = timeout == Timeout.InfiniteTimeSpan;
         long deadline = forever ? 0 : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        // Counted before looking again, as Complete enqueues before it looks at the count: one of the two sees the other.
-        Interlocked.Increment(ref _waitingForReply);
-        try
+        using var waiting = _replyArrived.Register();
+        while (_replies.IsEmpty)
         {
-            while (_replies.IsEmpty)
-            {
-                int left = forever ? Timeout.Infinite : (int)Math.Clamp(deadline - Environment.TickCount64, 0, int.MaxValue);
-                if (!_replyArrived.Wait(left)) return !_replies.IsEmpty;
-            }
-            return true;
+            int left = forever ? Timeout.Infinite : (int)Math.Clamp(deadline - Environment.TickCount64, 0, int.MaxValue);
+            if (!_replyArrived.Wait(left)) return !_replies.IsEmpty;
         }
-        finally { Interlocked.Decrement(ref _waitingForReply); }
+        return true;
     }
 
     /// <summary>Callers inside <see cref="WaitForReply"/> (for tests).</summary>
-    internal int ReplyWaiters => Volatile.Read(ref _waitingForReply);
+    internal int ReplyWaiters => _replyArrived.Count;
 
     /// <summary>Copies the oldest reply into <paramref name="destination"/>.</summary>
     public bool TryReceive(Span<byte> destination, out int length)
@@ -92,8 +86,7 @@ public sealed class InMemoryTransport : IDisposable
         {
             if (request.ReplyLength == 0) { owner._requests.Return(request); return; }
             owner._replies.Enqueue(request);
-            Interlocked.MemoryBarrier(); // the reply must be visible before the count is read (a store then a load: x86 reorders those)
-            if (Volatile.Read(ref owner._waitingForReply) is var waiting and > 0) owner._replyArrived.Release(waiting);
+            owner._replyArrived.Signal();
         }
     }
 }

@@ -8,7 +8,7 @@ namespace Fuselage.Transport;
 /// One worker's requests: <c>depth</c> contexts, each with a pinned input buffer and a pinned reply buffer.
 /// Renting and returning take no lock and allocate nothing (ObjectPool keeps them; its policy creates none, so an
 /// empty pool means every request is waiting on the filesystem); only a renter that finds the pool empty waits, and
-/// a return wakes one only when someone waits.
+/// a return wakes renters only when some wait.
 /// </summary>
 internal sealed class WorkerRequests : IDisposable
 {
@@ -16,8 +16,7 @@ internal sealed class WorkerRequests : IDisposable
     public const int HeaderRoom = 4096;
 
     private readonly ObjectPool<Request> _free;
-    private readonly SemaphoreSlim _returned = new(0);
-    private int _waiting;
+    private readonly WaitList _returned = new();
 
     public WorkerRequests(int depth, uint maxWrite, IReplySink sink)
     {
@@ -42,20 +41,15 @@ internal sealed class WorkerRequests : IDisposable
         while (true)
         {
             if (TryRent(out var request)) return request;
-            // Counted before the second look, as Return enqueues before it looks at the count: one of the two sees the other.
-            Interlocked.Increment(ref _waiting);
-            try
-            {
-                if (TryRent(out request)) return request;
-                _returned.Wait(cancel); // a wake-up meant for another renter only sends this one round again
-            }
+            using var waiting = _returned.Register();
+            if (TryRent(out request)) return request;
+            try { _returned.Wait(Timeout.Infinite, cancel); }
             catch (OperationCanceledException) { return null; }
-            finally { Interlocked.Decrement(ref _waiting); }
         }
     }
 
     /// <summary>Renters waiting for a return (for tests).</summary>
-    internal int Waiting => Volatile.Read(ref _waiting);
+    internal int Waiting => _returned.Count;
 
     public bool TryRent([NotNullWhen(true)] out Request? request)
     {
@@ -66,8 +60,7 @@ internal sealed class WorkerRequests : IDisposable
     public void Return(Request request)
     {
         _free.Return(request);
-        Interlocked.MemoryBarrier(); // the return must be visible before the count is read (a store then a load: x86 reorders those)
-        if (Volatile.Read(ref _waiting) > 0) _returned.Release();
+        _returned.Signal();
     }
 
     public void Dispose()

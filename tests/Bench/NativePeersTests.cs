@@ -1,4 +1,3 @@
-using Fuselage.Bench.E2e;
 using Fuselage.Bench.Micro;
 
 namespace Fuselage.Tests.Bench;
@@ -8,10 +7,7 @@ public sealed class NativePeersFixture : IDisposable
 {
     /// <summary>Why the peers cannot be built here, or null when they can (the tests do not install packages; CI does).</summary>
     public static string? Missing =>
-        !Shell.CommandExists("gcc") || !Shell.CommandExists("pkg-config") ? "needs gcc and pkg-config"
-        : !File.Exists("/usr/include/fuse3/fuse_lowlevel.h") ? "needs libfuse3-dev"
-        : !File.Exists("/usr/include/liburing.h") ? "needs liburing-dev"
-        : null;
+        NativePeers.BuildPackages.FirstOrDefault(p => !p.Present) is { Package: { } package } ? $"needs {package}" : null;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("fuselage-peers-").FullName;
 
@@ -24,7 +20,7 @@ public sealed class NativePeersFixture : IDisposable
 }
 
 /// <summary>The micro benchmarks' baselines do the same work as the Fuselage side they are compared with.</summary>
-public class NativePeersTests(NativePeersFixture peers) : IClassFixture<NativePeersFixture>
+public class NativePeersTests : IClassFixture<NativePeersFixture>
 {
     [SkippableTheory]
     [InlineData(ProtocolBenchmarks.Operation.Lookup)]
@@ -36,7 +32,6 @@ public class NativePeersTests(NativePeersFixture peers) : IClassFixture<NativePe
     public void Libfuse_answers_each_benchmark_request_with_the_bytes_Fuselage_answers(ProtocolBenchmarks.Operation op)
     {
         Skip.If(NativePeersFixture.Missing is not null, NativePeersFixture.Missing);
-        _ = peers;
         using var kernel = new InMemoryKernel(new FixedDataFs());
         using var libfuse = new LibfusePeer();
         Assert.Equal(0, libfuse.Call(kernel.InitRequest));

@@ -145,7 +145,7 @@ struct peer *peer_create(void)
 {
     struct peer *p = calloc(1, sizeof *p);
     if (p == NULL) return NULL;
-    // Page-aligned, as the Fuselage side's buffers are (PageAligned.cs): a large copy's speed depends on alignment.
+    // Page-aligned, as the Fuselage side's buffers are (NativeSlab in FixedDataFs.cs and InMemoryKernel.cs): a large copy's speed depends on alignment.
     if (posix_memalign((void **)&p->pattern, 4096, PATTERN_LENGTH) || posix_memalign((void **)&p->read_buffer, 4096, PATTERN_LENGTH)
         || posix_memalign((void **)&p->dir_buffer, 4096, PATTERN_LENGTH) || posix_memalign((void **)&p->reply, 4096, 2 * PATTERN_LENGTH)) {
         peer_destroy(p);
