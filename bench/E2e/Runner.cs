@@ -60,12 +60,12 @@ public static class Runner
         Clock.Start();
         var cleanup = new Cleanup();
         using var interrupted = new CancellationTokenSource();
+        // What this machine had, read before any row turns it on; empty when the kernel has no such switch.
+        string enableUring = ReadOrEmpty(UringParameter).Trim();
         // Ctrl-C, kill and a closed terminal all stop the run the same way: between two measurements (the fio job
         // running finishes first, or dies of the terminal's SIGINT too), then the finally below unmounts. Cleaning up
         // inside the runtime's own SIGTERM exit instead left everything mounted: it starts and waits for processes
         // (kill, umount), which hangs on the very thread that delivers signals, until the runtime exits anyway.
-        // What this machine had, read before any row turns it on; empty when the kernel has no such switch.
-        string enableUring = ReadOrEmpty(UringParameter).Trim();
         using var onSignals = new SignalHandlers([PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP], signal =>
         {
             interrupted.Cancel();

@@ -58,8 +58,9 @@ public sealed class InMemoryKernel : IDisposable
     public int Call(byte[] request)
     {
         if (!Transport.Send(request)) throw new InvalidOperationException("the transport refused the request");
-        if (!Transport.TryReceive(_reply.GetSpan(0), out int length) || length < 16) throw new InvalidOperationException("no reply");
-        return MemoryMarshal.Read<FuseOutHeader>(_reply.GetSpan(0)).Error;
+        var reply = _reply.GetSpan(0);
+        if (!Transport.TryReceive(reply, out int length) || length < 16) throw new InvalidOperationException("no reply");
+        return MemoryMarshal.Read<FuseOutHeader>(reply).Error;
     }
 
     public void Dispose()
