@@ -1,5 +1,6 @@
 using Fuselage.Interop;
 using Fuselage.Interop.Fuse;
+using Microsoft.Win32.SafeHandles;
 
 namespace Fuselage;
 
@@ -12,6 +13,10 @@ public sealed class FuseMount : IDisposable
     public const string FuseControlDir = "/sys/fs/fuse/connections";
     private int _fd;
     private int _unmounted;
+    // This connection's fusectl directory, held open from the mount on. The number names the connection only while
+    // it lives: once it ends, the kernel frees the number and the next mount anywhere may get it. Through the held
+    // directory, a late abort finds the directory dead (ENOENT) instead of aborting a stranger.
+    private readonly SafeFileHandle? _control;
 
     private FuseMount(int fd, string mountpoint, MountOptions options, bool viaFusermount)
     {
@@ -20,6 +25,7 @@ public sealed class FuseMount : IDisposable
         Options = options;
         ViaFusermount = viaFusermount;
         ConnectionId = FindConnectionId(mountpoint);
+        _control = OpenControlDirectory(ConnectionId);
     }
 
     public int Fd => _fd;
@@ -99,26 +105,69 @@ public sealed class FuseMount : IDisposable
         DetachedWhileBusy = lazy;
     }
 
-    /// <summary>
-    /// The mount was detached while in use: the connection lives on until its last user leaves, and its fusectl
-    /// number is still ours. (After a clean unmount the number is freed and may already name another mount.)
-    /// </summary>
+    /// <summary>The mount was detached while in use: the connection lives on until its last user leaves.</summary>
     public bool DetachedWhileBusy { get; private set; }
 
-    /// <summary>Aborts the connection through fusectl: every waiter fails with ENOTCONN, reads on the fd end.</summary>
-    public bool Abort() => ConnectionId is uint id && AbortConnection(id);
+    /// <summary>
+    /// Aborts this connection through fusectl: every waiter fails with ENOTCONN, reads on the fd end. False when the
+    /// connection has already ended (or fusectl was out of reach at mount). Never touches another mount, even one
+    /// that now has this connection's number.
+    /// </summary>
+    public bool Abort() => AbortThrough(_control);
 
-    public static bool AbortConnection(uint connectionId)
+    /// <summary>Requests the kernel has sent or queued and not seen answered (fusectl's waiting); null once the connection has ended.</summary>
+    public int? WaitingRequests()
     {
-        EnsureFuseControlMounted();
-        string abort = Path.Combine(FuseControlDir, connectionId.ToString(), "abort");
+        if (OpenControlFile(_control, "waiting"u8, Libc.O_RDONLY) is not { } waiting) return null;
+        using (waiting)
+        {
+            Span<byte> text = stackalloc byte[32];
+            nint n = Libc.Read((int)waiting.DangerousGetHandle(), text);
+            return n > 0 && int.TryParse(System.Text.Encoding.ASCII.GetString(text[..(int)n]).Trim(), out int count) ? count : null;
+        }
+    }
+
+    /// <summary>
+    /// Aborts the connection mounted at <paramref name="mountpoint"/>, for a mount this process did not make (a
+    /// child's). False when nothing is mounted there, or the mount went while we looked.
+    /// </summary>
+    public static bool AbortMountedAt(string mountpoint)
+    {
+        string full = Path.GetFullPath(mountpoint);
+        if (FindConnectionId(full) is not uint id) return false;
+        using var control = OpenControlDirectory(id);
+        // The directory opened is this mount's only if the mount still has the number after the open.
+        return FindConnectionId(full) == id && AbortThrough(control);
+    }
+
+    private static bool AbortThrough(SafeFileHandle? control)
+    {
+        if (OpenControlFile(control, "abort"u8, Libc.O_WRONLY) is not { } abort) return false;
+        using (abort) return Libc.Write((int)abort.DangerousGetHandle(), "1"u8) > 0;
+    }
+
+    /// <summary>Opens a file of a connection's fusectl directory; null when the directory is gone with its connection.</summary>
+    private static SafeFileHandle? OpenControlFile(SafeFileHandle? control, ReadOnlySpan<byte> name, int flags)
+    {
+        if (control is null) return null;
+        bool referenced = false;
         try
         {
-            File.WriteAllText(abort, "1");
-            return true;
+            control.DangerousAddRef(ref referenced); // a concurrent Dispose must not close (and recycle) the fd under us
+            int fd = Libc.OpenAt((int)control.DangerousGetHandle(), name, flags | Libc.O_CLOEXEC);
+            return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
         }
-        // The connection is gone (or just went: its last user left between our decision and this write).
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException) { return false; }
+        catch (ObjectDisposedException) { return null; }
+        finally { if (referenced) control.DangerousRelease(); }
+    }
+
+    private static SafeFileHandle? OpenControlDirectory(uint? connectionId)
+    {
+        if (connectionId is not uint id) return null;
+        try { EnsureFuseControlMounted(); }
+        catch (ErrnoException) { return null; } // not root: fusectl can't be mounted by us; abort stays unavailable
+        int fd = Libc.open(Path.Combine(FuseControlDir, id.ToString()), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
     }
 
     /// <summary>fusectl is not mounted on a fresh machine.</summary>
@@ -160,5 +209,6 @@ public sealed class FuseMount : IDisposable
     {
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd >= 0) Libc.close(fd);
+        _control?.Dispose();
     }
 }

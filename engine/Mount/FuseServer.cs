@@ -101,7 +101,7 @@ public sealed class FuseServer : IDisposable
             stopped = Finished(_transport!.Completion, timeout);
         }
         // A detached mount still in use would keep its callers waiting for replies nobody sends: abort it (unless
-        // done just above). Only then: after a clean unmount its fusectl number may already belong to another mount.
+        // done just above). If its last user has left meanwhile, the abort finds the connection gone and does nothing.
         else if (Mount is { DetachedWhileBusy: true } busy) busy.Abort();
         // Buffers are freed only when neither the kernel nor a late method can still write into them.
         if (stopped && (_dispatcher is null || _dispatcher.WaitForPending(timeout)))

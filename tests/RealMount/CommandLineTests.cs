@@ -122,9 +122,9 @@ public class CommandLineTests
     {
         if (mountpoint is null) return;
         string full = Path.GetFullPath(mountpoint);
-        for (int i = 0; i < 8 && FuseMount.FindConnectionId(full) is uint id; i++)
+        for (int i = 0; i < 8 && FuseMount.IsMounted(full); i++)
         {
-            try { FuseMount.AbortConnection(id); } catch (IOException) { }
+            FuseMount.AbortMountedAt(full);
             Libc.umount2(full, Libc.MNT_DETACH);
         }
     }

@@ -186,6 +186,40 @@ public class LifecycleTests
         Assert.Equal(-Errno.ENOTCONN, Posix.LStat(m.PathOf("x"), out _));
     }
 
+    [Fact]
+    public void An_abort_after_the_connection_ended_spares_the_mount_that_took_its_number()
+    {
+        // The kernel gives a freed connection number to the next mount (lowest free first), so an abort by number
+        // after an unmount would kill whichever mount came next: in CI, a parallel mount before its INIT.
+        bool shared = false;
+        for (int attempt = 0; attempt < 10 && !shared; attempt++)
+        {
+            string mountpoint = Directory.CreateTempSubdirectory("fuselage-mnt-").FullName;
+            var ended = FuseMount.Mount(mountpoint, new MountOptions());
+            try
+            {
+                uint? number = ended.ConnectionId;
+                Assert.NotNull(number);
+                ended.Unmount(); // not busy: the connection ends and its number is freed
+                Assert.False(ended.DetachedWhileBusy);
+                using var next = new MountedFs(new MemFs(), TransportKind.Threads);
+                shared = next.Server.Mount!.ConnectionId == number;
+                Assert.False(ended.Abort());
+                Assert.Null(ended.WaitingRequests());
+                Assert.False(next.Server.Completion.IsCompleted);
+                next.Run(() => File.WriteAllText(next.PathOf("alive"), "yes"));
+                Assert.Equal("yes", next.Run(() => File.ReadAllText(next.PathOf("alive"))));
+                Assert.NotNull(next.Server.Mount.WaitingRequests()); // its own fusectl files are still reachable
+            }
+            finally
+            {
+                ended.Dispose();
+                Directory.Delete(mountpoint);
+            }
+        }
+        Assert.True(shared, "no later mount got the ended connection's number in 10 tries, so nothing was shown");
+    }
+
     [SkippableFact]
     public void Uring_transport_is_refused_before_mounting_when_enable_uring_is_off()
     {

@@ -66,12 +66,11 @@ public sealed class MountedFs : IDisposable
         }
         if (finished) return task.Result;
         string waiting = "";
-        if (Server.Mount?.ConnectionId is uint id)
+        if (Server.Mount is { } mount)
         {
             // Read before the abort: how many requests the kernel had sent or queued and not seen answered.
-            try { waiting = $"; the kernel held {File.ReadAllText($"/sys/fs/fuse/connections/{id}/waiting").Trim()} request(s) unanswered"; }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-            FuseMount.AbortConnection(id);
+            if (mount.WaitingRequests() is int held) waiting = $"; the kernel held {held} request(s) unanswered";
+            mount.Abort();
         }
         throw new TimeoutException($"client call did not finish within {Watchdog}{waiting}: connection aborted{FormatLog()}");
     }
