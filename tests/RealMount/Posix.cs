@@ -33,7 +33,7 @@ internal static class Posix
     [DllImport(C, SetLastError = true)] private static extern long lseek(int fd, long offset, int whence);
     [DllImport(C, SetLastError = true)] private static extern int kill(int pid, int sig);
 
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECT = 0x4000, O_DIRECTORY = 0x10000;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECT = 0x4000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
     public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
     public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
     private const int AT_FDCWD = -100;
@@ -44,7 +44,9 @@ internal static class Posix
     private static int R(int rc) => rc < 0 ? -Marshal.GetLastPInvokeError() : rc;
     private static long R(long rc) => rc < 0 ? -Marshal.GetLastPInvokeError() : rc;
 
-    public static int Open(string path, int flags, uint mode = 0x1A4) => R(open(path, flags, mode));
+    // Close-on-exec always: a process another test spawns meanwhile would otherwise inherit the fd and keep the
+    // mount busy past its test (unmount then only detaches it).
+    public static int Open(string path, int flags, uint mode = 0x1A4) => R(open(path, flags | O_CLOEXEC, mode));
     public static int Close(int fd) => R(close(fd));
     public static long PRead(int fd, byte[] buf, long offset) => R((long)pread(fd, buf, (nuint)buf.Length, offset));
     public static long PWrite(int fd, byte[] buf, long offset) => R((long)pwrite(fd, buf, (nuint)buf.Length, offset));
