@@ -123,7 +123,7 @@ public sealed class FuseMount : IDisposable
         {
             Span<byte> text = stackalloc byte[32];
             nint n = Libc.Read((int)waiting.DangerousGetHandle(), text);
-            return n > 0 && int.TryParse(System.Text.Encoding.ASCII.GetString(text[..(int)n]).Trim(), out int count) ? count : null;
+            return n > 0 && System.Buffers.Text.Utf8Parser.TryParse(text[..(int)n], out int count, out _) ? count : null;
         }
     }
 
