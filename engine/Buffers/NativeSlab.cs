@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Fuselage.Interop;
 
 namespace Fuselage.Buffers;
@@ -6,6 +5,9 @@ namespace Fuselage.Buffers;
 /// <summary>
 /// One page-aligned block of native memory, carved into equal buffers. Native memory never moves,
 /// so the kernel (io_uring, O_DIRECT, registered buffers) may keep its address for the slab's lifetime.
+/// The block is a private anonymous mapping of its own: the kernel hands it out zero-filled and commits a page
+/// only when it is first touched, so a pool sized for its busiest moment (depth x max_write per worker) costs
+/// memory only for the buffers that requests actually reach.
 /// </summary>
 public sealed unsafe class NativeSlab : IDisposable
 {
@@ -25,13 +27,26 @@ public sealed unsafe class NativeSlab : IDisposable
         BufferCount = bufferCount;
         Length = (nuint)BufferSize * (nuint)bufferCount;
         bool huge = Length >= HugePageSize;
-        _base = (byte*)NativeMemory.AlignedAlloc(Length, (nuint)(huge ? HugePageSize : PageSize));
+        _base = Map(Length, huge ? HugePageSize : PageSize);
         // Before the first touch, so the faults take huge pages. A 1 MiB I/O from 4K pages rarely physically
         // contiguous is ~256 segments; virtio-blk takes 254 per request, so every 1 MiB O_DIRECT read was split in
         // two and the halves merged with their neighbours' (sequential 1 MiB reads at QD4: -15..-30%). Best effort:
         // with THP off this does nothing.
         if (huge) Libc.madvise(_base, Length, Libc.MADV_HUGEPAGE);
-        NativeMemory.Clear(_base, Length);
+    }
+
+    /// <summary>Maps <paramref name="length"/> bytes at an address aligned to <paramref name="alignment"/>: maps the
+    /// slack too, then unmaps what lies before and after the aligned part.</summary>
+    private static byte* Map(nuint length, int alignment)
+    {
+        nuint slack = (nuint)(alignment - PageSize);
+        byte* mapped = (byte*)Libc.mmap(null, length + slack, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+        if (mapped == Libc.MAP_FAILED) throw new OutOfMemoryException($"mmap of {length + slack} bytes failed: errno {Errno.Last}");
+        byte* aligned = (byte*)(((nuint)mapped + (nuint)alignment - 1) & ~((nuint)alignment - 1));
+        nuint before = (nuint)(aligned - mapped);
+        if (before > 0) Libc.munmap(mapped, before);
+        if (slack - before > 0) Libc.munmap(aligned + length, slack - before);
+        return aligned;
     }
 
     public int BufferSize { get; }
@@ -56,10 +71,25 @@ public sealed unsafe class NativeSlab : IDisposable
     /// <summary>The <paramref name="length"/> bytes at <paramref name="offset"/>; for leases, which checked their place when made.</summary>
     internal Span<byte> SpanAt(nint offset, int length) => new(Base + offset, length);
 
+    /// <summary>How many of the slab's bytes the kernel holds in memory now (pages touched so far), from mincore.</summary>
+    public nuint ResidentBytes
+    {
+        get
+        {
+            nuint pages = Length / PageSize;
+            byte[] residency = new byte[pages];
+            fixed (byte* r = residency)
+                if (Libc.mincore(Base, Length, r) != 0) throw new ErrnoException("mincore", Errno.Last);
+            nuint resident = 0;
+            foreach (byte page in residency) resident += (nuint)(page & 1);
+            return resident * PageSize;
+        }
+    }
+
     public void Dispose()
     {
         if (_base == null) return;
-        NativeMemory.AlignedFree(_base);
+        Libc.munmap(_base, Length);
         _base = null;
     }
 }

@@ -29,4 +29,8 @@ public static unsafe partial class Libc
 
     [LibraryImport(Name, SetLastError = true)]
     public static partial int madvise(void* address, nuint length, int advice);
+
+    /// <summary>One byte per page of [address, address + length): bit 0 set when the page is resident.</summary>
+    [LibraryImport(Name, SetLastError = true)]
+    public static partial int mincore(void* address, nuint length, byte* residency);
 }
