@@ -3,6 +3,11 @@ using Fuselage.Buffers;
 
 namespace Fuselage.Tests;
 
+/// <summary>Runs alone: a test mapping memory meanwhile could be handed the address range a disposed slab gave back.</summary>
+[CollectionDefinition(nameof(AddressSpaceCollection), DisableParallelization = true)]
+public class AddressSpaceCollection;
+
+[Collection(nameof(AddressSpaceCollection))]
 public class NativeSlabTests
 {
     private const string ThpSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
@@ -49,8 +54,22 @@ public class NativeSlabTests
             Assert.Equal(-1, slab.GetSpan(i).IndexOfAnyExcept((byte)0));
     }
 
+    [Fact]
+    public void Disposing_a_slab_gives_its_memory_back_to_the_kernel()
+    {
+        var slab = new NativeSlab(1 << 20, 4);
+        nint address = slab.Address;
+        slab.GetSpan(1).Fill(7);
+        Assert.NotNull(MappingHolding(address));
+
+        slab.Dispose();
+
+        Assert.True(slab.IsDisposed);
+        Assert.Null(MappingHolding(address));
+    }
+
     /// <summary>The /proc/self/smaps lines of the mapping that holds <paramref name="address"/>, or null when none does.</summary>
-    internal static List<string>? MappingHolding(nint address)
+    private static List<string>? MappingHolding(nint address)
     {
         List<string>? lines = null;
         foreach (var line in File.ReadLines("/proc/self/smaps"))
@@ -75,27 +94,5 @@ public class NativeSlabTests
         var lines = MappingHolding(address) ?? throw new InvalidOperationException($"no mapping in /proc/self/smaps holds 0x{address:x}");
         string line = lines.First(l => l.StartsWith("AnonHugePages:"));
         return long.Parse(line.AsSpan("AnonHugePages:".Length).Trim().TrimEnd("kB").Trim());
-    }
-}
-
-/// <summary>Runs alone: a test that mapped memory meanwhile could be handed the address range a slab gave back.</summary>
-[CollectionDefinition(nameof(AddressSpaceCollection), DisableParallelization = true)]
-public class AddressSpaceCollection;
-
-[Collection(nameof(AddressSpaceCollection))]
-public class NativeSlabDisposalTests
-{
-    [Fact]
-    public void Disposing_a_slab_gives_its_memory_back_to_the_kernel()
-    {
-        var slab = new NativeSlab(1 << 20, 4);
-        nint address = slab.Address;
-        slab.GetSpan(1).Fill(7);
-        Assert.NotNull(NativeSlabTests.MappingHolding(address));
-
-        slab.Dispose();
-
-        Assert.True(slab.IsDisposed);
-        Assert.Null(NativeSlabTests.MappingHolding(address));
     }
 }
