@@ -117,6 +117,8 @@ public sealed unsafe partial class Ring
                     continue;
                 }
                 AccountCompletion(cqe.Flags);
+                // Consumed before it is handled: a handler that throws must not see it (nor count it) again.
+                _cqHeadLocal = head + 1;
                 handler.Handle(in cqe);
                 handled++;
             }

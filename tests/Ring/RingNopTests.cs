@@ -142,4 +142,42 @@ public class RingNopTests
                 throw new InvalidOperationException($"round {round}: wrong completions");
         }
     }
+
+    private struct ThrowsOnSecond(List<ulong> seen) : ICqeHandler
+    {
+        public readonly void Handle(in IoUringCqe cqe)
+        {
+            seen.Add(cqe.UserData);
+            if (cqe.UserData == 2) throw new InvalidOperationException("handler failed");
+        }
+    }
+
+    private struct Records(List<ulong> seen) : ICqeHandler
+    {
+        public readonly void Handle(in IoUringCqe cqe) => seen.Add(cqe.UserData);
+    }
+
+    [Fact]
+    public void AHandlerThatThrows_DoesNotSeeTheCompletionsItHandled_Again()
+    {
+        using var pipe = new Pipe();
+        var buffer = new PinnedBuffer(8);
+        using var ring = new Ring(8);
+        ring.GetSqe().PrepareRead(pipe.ReadFd, buffer.Address, 8, Ring.CurrentPosition, 100); // stays in flight
+        ring.GetSqe().PrepareNop(1);
+        ring.GetSqe().PrepareNop(2);
+        ring.GetSqe().PrepareNop(3);
+        ring.SubmitAndWait(3);
+
+        var first = new List<ulong>();
+        var throwing = new ThrowsOnSecond(first);
+        Assert.Throws<InvalidOperationException>(() => ring.ForEachCqe(ref throwing));
+        var second = new List<ulong>();
+        var recording = new Records(second);
+        ring.ForEachCqe(ref recording);
+
+        Assert.Equal([1UL, 2UL], first);
+        Assert.Equal([3UL], second);
+        Assert.Equal(1, ring.OperationsInFlight); // only the pipe READ: nothing was counted twice
+    }
 }
