@@ -54,8 +54,9 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         {
             for (int i = 0; i < initial; i++)
             {
-                int fd = i == 0 ? _mount.Fd : _mount.CloneFd();
-                _workers.Add(new Worker(this, i, fd, ownsFd: i != 0, _maxWrite, _stats?.AddSource($"threads/{i}")));
+                // Every worker reads a clone of its own, the first too: a worker still inside a method when teardown
+                // gives up on it must not later reply on the mount's fd, closed by then and maybe another file's number.
+                _workers.Add(new Worker(this, i, _mount.CloneFd(), _maxWrite, _stats?.AddSource($"threads/{i}")));
             }
             _workerCount = _workers.Count;
             _completion.Starting(_workers.Count);
@@ -99,7 +100,7 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
                 _completion.Exited(null); // the worker that was counted never ran
                 return;
             }
-            var worker = new Worker(this, _workers.Count, fd, ownsFd: true, _maxWrite, _stats?.AddSource($"threads/{_workers.Count}"));
+            var worker = new Worker(this, _workers.Count, fd, _maxWrite, _stats?.AddSource($"threads/{_workers.Count}"));
             _workers.Add(worker);
             _workerCount = _workers.Count;
             worker.Thread.Start();
@@ -125,15 +126,13 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
     {
         private readonly ThreadsTransport _owner;
         private readonly int _fd;
-        private readonly bool _ownsFd;
         private readonly long[]? _counts;
         private readonly WorkerRequests _requests;
 
-        public Worker(ThreadsTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
+        public Worker(ThreadsTransport owner, int index, int fd, uint maxWrite, long[]? counts)
         {
             _owner = owner;
             _fd = fd;
-            _ownsFd = ownsFd;
             _counts = counts;
             _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
             Thread = new Thread(Run) { Name = $"fuselage-threads-{index}", IsBackground = true };
@@ -187,7 +186,7 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
 
         public void Dispose()
         {
-            if (_ownsFd) Libc.close(_fd);
+            Libc.close(_fd);
             _requests.Dispose();
         }
     }

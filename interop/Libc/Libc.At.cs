@@ -86,6 +86,7 @@ public static unsafe partial class Libc
     [LibraryImport(Name, SetLastError = true)] public static partial long lseek(int fd, long offset, int whence);
     [LibraryImport(Name, SetLastError = true)] public static partial int fdatasync(int fd);
     [LibraryImport(Name, SetLastError = true)] public static partial int dup(int fd);
+    [LibraryImport(Name, SetLastError = true)] public static partial int dup3(int oldFd, int newFd, int flags);
     [LibraryImport(Name, SetLastError = true)] public static partial int fstatvfs(int fd, StatVfs* buf);
     [LibraryImport(Name, SetLastError = true)] public static partial nint copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nuint length, uint flags);
     [LibraryImport(Name, SetLastError = true)] public static partial int name_to_handle_at(int dirFd, byte* path, void* handle, int* mountId, int flags);

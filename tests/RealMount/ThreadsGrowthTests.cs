@@ -122,4 +122,42 @@ public class ThreadsGrowthTests
         Assert.Equal(clients.Count, Volatile.Read(ref fs.Cancelled));
         await Task.WhenAll(clients).WaitAsync(MountedFs.Watchdog);
     }
+
+    [Fact]
+    public async Task A_method_that_outlives_teardown_replies_on_its_own_fd_not_on_the_closed_mount_fd()
+    {
+        var fs = new BlockingLookupFs();
+        using var m = new MountedFs(fs, TransportKind.Threads, configure: o => { o.Workers = 1; o.MaxWorkers = 1; });
+        int mountFd = m.Server.Mount!.Fd;
+        Span<int> pipe = stackalloc int[2];
+        ErrnoException.Check(Libc.pipe2(pipe, Libc.O_CLOEXEC | Libc.O_NONBLOCK), "pipe2");
+        int pipeRead = pipe[0], pipeWrite = pipe[1];
+        bool mountFdIsPipe = false;
+        var client = StatInBackground(m.PathOf("slow1"));
+        try
+        {
+            Assert.True(await fs.Entered.WaitAsync(MountedFs.Watchdog), "LOOKUP never reached the filesystem");
+            // The method holds its thread and ignores cancellation: teardown aborts the connection, then gives up on it.
+            m.Server.Stop(TimeSpan.FromMilliseconds(100));
+            Assert.Contains(m.LogLines, l => l.Contains("still running after teardown"));
+            Assert.False(await client.WaitAsync(MountedFs.Watchdog)); // the abort failed the caller
+
+            // The mount's fd number, closed by teardown, now belongs to a pipe: a reply sent there would be readable.
+            ErrnoException.Check(Libc.dup3(pipeWrite, mountFd, Libc.O_CLOEXEC), "dup3");
+            mountFdIsPipe = true;
+            fs.Gate.Set();
+            try { await m.Server.Completion.WaitAsync(MountedFs.Watchdog); } catch (Exception e) when (e is not TimeoutException) { }
+
+            Span<byte> leaked = stackalloc byte[256];
+            nint n = Libc.Read(pipeRead, leaked);
+            Assert.True(n < 0 && Errno.Last == Errno.EAGAIN, $"the late reply went to the mount's old fd number: read {n} bytes");
+        }
+        finally
+        {
+            fs.Gate.Set();
+            if (mountFdIsPipe) Libc.close(mountFd);
+            Libc.close(pipeRead);
+            Libc.close(pipeWrite);
+        }
+    }
 }
