@@ -584,8 +584,15 @@ internal sealed class Dispatcher
         {
             Requested = DefaultRequested(),
         };
-        if (_options.MaxWrite is uint mw) conn.MaxWrite = mw;
-        _fs.Init(conn);
+        uint bufferedWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit; // what the transports' buffers hold
+        conn.MaxWrite = bufferedWrite;
+        try { _fs.Init(conn); }
+        catch (Exception e) { return RefuseInit($"{_fs.GetType().Name}.Init failed: {e.GetType().Name}: {e.Message}"); }
+        if (conn.MaxWrite > bufferedWrite)
+        {
+            _log($"fuselage: INIT: max_write {conn.MaxWrite} lowered to {bufferedWrite}: the buffers hold FuseServerOptions.MaxWrite");
+            conn.MaxWrite = bufferedWrite;
+        }
         if (_options.RequireUring) conn.Requested |= FuseInitFlags.OverIoUring;
         conn.Negotiate(Policy, _options.RequireUring);
         foreach (var refusal in conn.Refusals) _log($"fuselage: INIT: not granted {refusal}");

@@ -11,6 +11,12 @@ public sealed class FuseConnection
     /// <summary>Largest WRITE/READ payload the engine serves (256 pages, the kernel's fs.fuse.max_pages_limit default).</summary>
     public const uint MaxTransferLimit = 1024 * 1024;
     public const uint PageSize = 4096;
+    /// <summary>
+    /// What a request or a reply may carry whatever max_write says, and so the least room a buffer needs: 32 pages,
+    /// the kernel's max_pages for READs when MAX_PAGES is not granted, which also holds an xattr value or list
+    /// (XATTR_SIZE_MAX, XATTR_LIST_MAX: 64 KiB).
+    /// </summary>
+    public const uint MinTransferRoom = 32 * PageSize;
     public const uint OurMinor = 45;
 
     private readonly List<string> _refusals = [];

@@ -70,7 +70,7 @@ internal sealed class UringTransport : ITransport
     {
         if (Interlocked.Exchange(ref _queuesClaimed, 1) != 0) return; // stopped before INIT
         int maxPages = (conn.Granted & FuseInitFlags.MaxPages) != 0 ? (int)((conn.MaxWrite + FuseConnection.PageSize - 1) / FuseConnection.PageSize) : 32;
-        int maxPayload = Math.Max(8192, Math.Max((int)conn.MaxWrite, maxPages * (int)FuseConnection.PageSize));
+        int maxPayload = Math.Max((int)FuseConnection.MinTransferRoom, Math.Max((int)conn.MaxWrite, maxPages * (int)FuseConnection.PageSize));
         int count = PossibleCpus();
         var placement = new QueuePlacement(count);
         _queuesDone.Starting(count);

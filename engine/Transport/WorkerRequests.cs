@@ -21,8 +21,9 @@ internal sealed class WorkerRequests : IDisposable
     public WorkerRequests(int depth, uint maxWrite, IReplySink sink)
     {
         // After the aligned start the kernel must still find max(8192, 80 + max_write) bytes, or read() fails with EINVAL.
-        int inputSize = Request.AlignedInputStart + Math.Max(8192, (int)maxWrite + HeaderRoom);
-        int replySize = Request.AlignedPayloadOffset + (int)maxWrite;
+        int transfer = (int)Math.Max(maxWrite, FuseConnection.MinTransferRoom);
+        int inputSize = Request.AlignedInputStart + transfer + HeaderRoom;
+        int replySize = Request.AlignedPayloadOffset + transfer;
         Inputs = new BufferPool(inputSize, depth);
         Replies = new BufferPool(replySize, depth);
         All = new Request[depth];

@@ -17,8 +17,13 @@ public class ProtocolTests
         public int Destroyed;
         public TaskCompletionSource SlowStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public FuseInitFlags RequestOnInit;
+        public Action<FuseConnection>? OnInit;
 
-        public override void Init(FuseConnection connection) => connection.Requested |= RequestOnInit;
+        public override void Init(FuseConnection connection)
+        {
+            connection.Requested |= RequestOnInit;
+            OnInit?.Invoke(connection);
+        }
         public override void Destroy() => Destroyed++;
         public override void Forget(ulong ino, ulong nlookup) => Forgotten += (long)nlookup;
 
@@ -149,6 +154,70 @@ public class ProtocolTests
         using var k = new Kernel(new RecordingFs());
         var reply = k.Init(FuseInitFlags.AsyncRead);
         Assert.Equal(32u * 4096, reply.MaxWrite);
+    }
+
+    [Fact]
+    public void An_Init_that_throws_refuses_the_connection_and_says_why()
+    {
+        var fs = new RecordingFs { OnInit = _ => throw new InvalidOperationException("configuration missing") };
+        using var k = new Kernel(fs);
+        string? refused = null;
+        k.Transport.Dispatcher.InitRefused += reason => refused = reason;
+        var init = new FuseInitIn { Major = 7, Minor = 45, Flags = (uint)FuseInitFlags.AsyncRead };
+        var (h, _) = k.Call(FuseOpcode.Init, 0, Bytes(init));
+        Assert.Equal(-Errno.EPROTO, h.Error);
+        Assert.Contains("configuration missing", refused); // FuseServer.Ready fails with it instead of waiting forever
+        Assert.Equal(refused, k.Transport.Dispatcher.FatalError);
+    }
+
+    [Fact]
+    public void Init_cannot_raise_max_write_past_the_buffers_the_options_sized()
+    {
+        var lines = new List<string>();
+        var fs = new RecordingFs { OnInit = c => c.MaxWrite = 1024 * 1024 };
+        using var k = new Kernel(fs, new FuseServerOptions { Log = lines.Add, MaxWrite = 128 * 1024, Depth = 2 });
+        var reply = k.Init();
+        Assert.Equal(128u * 1024, reply.MaxWrite);
+        Assert.Contains(lines, l => l.Contains("max_write 1048576 lowered to 131072"));
+        var (h, data) = k.Call(FuseOpcode.Read, 2, Bytes(new FuseReadIn { Fh = 1, Size = reply.MaxPages * 4096u }));
+        Assert.Equal((0, 128 * 1024), (h.Error, data.Length));
+    }
+
+    /// <summary>Declines MAX_PAGES; reads fill what is asked; one xattr of 20,000 bytes (legal: XATTR_SIZE_MAX is 64 KiB).</summary>
+    private sealed class WithoutMaxPagesFs : FileSystem
+    {
+        public override void Init(FuseConnection connection) => connection.Requested &= ~FuseInitFlags.MaxPages;
+
+        public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
+        {
+            buffer.Fill((byte)'r');
+            return new(buffer.Length);
+        }
+
+        public override ValueTask<int> GetXattr(Request request, ulong ino, ReadOnlySpan<byte> name, Span<byte> value)
+        {
+            const int length = 20_000;
+            if (value.Length == 0) return new(length);
+            if (value.Length < length) return Error(Errno.ERANGE);
+            value[..length].Fill((byte)'x');
+            return new(length);
+        }
+    }
+
+    [Fact]
+    public void A_small_max_write_still_serves_reads_of_32_pages_and_xattrs_of_64_KiB()
+    {
+        // Without MAX_PAGES the kernel keeps max_pages = 32: READs of 128 KiB whatever max_write says; getxattr(2)
+        // asks with the caller's buffer size, up to 64 KiB.
+        var fs = new WithoutMaxPagesFs();
+        using var k = new Kernel(fs, new FuseServerOptions { Log = _ => { }, MaxWrite = 16 * 1024, Depth = 2 });
+        var reply = k.Init();
+        Assert.Equal(16u * 1024, reply.MaxWrite);
+        Assert.Equal(0u, reply.Flags & (uint)FuseInitFlags.MaxPages);
+        var (h, data) = k.Call(FuseOpcode.Read, 2, Bytes(new FuseReadIn { Fh = 1, Size = 32 * 4096 }));
+        Assert.Equal((0, 32 * 4096), (h.Error, data.Length));
+        var (xh, value) = k.Call(FuseOpcode.Getxattr, 2, [.. Bytes(new FuseGetxattrIn { Size = 65536 }), .. Name("user.big")]);
+        Assert.Equal((0, 20_000), (xh.Error, value.Length));
     }
 
     [Fact]
