@@ -60,6 +60,18 @@ public sealed unsafe partial class Ring
     }
 
     /// <summary>
+    /// Asks the kernel to cancel every operation in flight and submits that with whatever else is queued. Their final
+    /// CQEs follow (-ECANCELED, or their result when they finished first); operations that cannot be cancelled run on.
+    /// </summary>
+    public void CancelAll()
+    {
+        ThrowIfDisposed();
+        if (SqSpaceLeft == 0) Submit();
+        NextSqe().PrepareCancelAll(DisposeCancelUserData);
+        Submit();
+    }
+
+    /// <summary>
     /// Submits the queued SQEs and waits until at least <paramref name="minComplete"/> CQEs are ready
     /// (a wake-up counts as one). Returns how many SQEs the kernel consumed.
     /// </summary>

@@ -51,6 +51,15 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     /// <summary>Sends a finished request's reply; always on this thread.</summary>
     protected abstract void SendReply(Request request);
 
+    /// <summary>Hands every ready CQE of <see cref="Ring"/> to the subclass's handler.</summary>
+    protected abstract void HandleCompletions();
+
+    /// <summary>After <see cref="Serve"/>: the session is over and nothing more is sent, only file I/O is finished.</summary>
+    protected bool Finishing { get; private set; }
+
+    // Bounds the wait for file I/O that ignores its cancellation (a read the disk still holds).
+    private static readonly TimeSpan FinishFileIoTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>The user_data of a file I/O submitted for the request at <paramref name="requestIndex"/>.</summary>
     protected abstract ulong FileIoUserData(int requestIndex);
 
@@ -83,15 +92,37 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         Exception? error = null;
         try { Serve(); }
         catch (Exception e) { error = e; }
+        try { FinishFileIo(); }
+        catch (Exception e) { error ??= e; }
         try { Ring?.Dispose(); }
         catch (Exception e) { error ??= e; }
         Exited(error);
     }
 
+    /// <summary>
+    /// Cancels the file I/O still in flight and hands its CQEs to the methods waiting on them, which end with
+    /// -ECANCELED (or their result, if it came first). The ring's disposal would reap those CQEs itself and the methods
+    /// would wait forever, holding their requests, so teardown could free neither the buffers nor the filesystem.
+    /// </summary>
+    private void FinishFileIo()
+    {
+        Finishing = true;
+        if (_fileIoInFlight == 0 || Ring is not { } ring) return;
+        ring.CancelAll(); // also submits file I/O that was prepared and not yet sent: its method hears back too
+        long deadline = Environment.TickCount64 + (long)FinishFileIoTimeout.TotalMilliseconds;
+        while (true)
+        {
+            HandleCompletions();
+            long remaining = deadline - Environment.TickCount64;
+            if (_fileIoInFlight == 0 || remaining <= 0) return;
+            ring.SubmitAndWait(1, TimeSpan.FromMilliseconds(Math.Min(remaining, 100)));
+        }
+    }
+
     public bool TrySubmit(Request request, bool write, int fd, nint address, int length, long offset)
     {
         // Only the owning thread touches the ring; a method that moved to another thread falls back to a syscall.
-        if (!OnOwnThread || Closing) return false;
+        if (!OnOwnThread || Closing || Finishing) return false;
         ref var sqe = ref Ring!.GetSqe();
         sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex));
         // With nothing in flight the wait that follows submits it at no extra syscall (one request at a time).

@@ -280,7 +280,7 @@ internal sealed class RingTransport : ITransport
         /// <summary>WRITEs the reply; the request goes idle when the kernel has taken it (or at once when there is none).</summary>
         protected override void SendReply(Request r)
         {
-            if (_sessionOver || _owner._stopping) return; // nothing will be read again; the ring's disposal cancels the rest
+            if (_sessionOver || _owner._stopping || Finishing) return; // nothing will be read again; the ring's disposal cancels the rest
             if (r.ReplyLength > 0)
             {
                 ref var sqe = ref Ring!.GetSqe();
@@ -333,6 +333,12 @@ internal sealed class RingTransport : ITransport
             if (!Alone && res >= Request.FuseInHeaderSize) CountClient(r.Pid);
             EnsureReadPosted(); // the next request can arrive while this one is served
             _owner._dispatcher.Dispatch(r, _counts);
+        }
+
+        protected override void HandleCompletions()
+        {
+            var handler = new CqeHandler(this);
+            Ring!.ForEachCqe(ref handler);
         }
 
         private struct CqeHandler(Worker worker) : ICqeHandler

@@ -312,7 +312,9 @@ internal sealed class UringTransport : ITransport
         protected override void SendReply(Request req)
         {
             var e = _entries[req.PoolIndex];
-            if (_sessionOver) return; // the kernel took the entry back already
+            // Session over: the kernel took the entry back already. Finishing: the queue has stopped; a COMMIT now
+            // would park an entry again, which nothing can cancel.
+            if (_sessionOver || Finishing) return;
             var header = e.Header.Span;
             int payload = 0;
             if (req.ReplyLength == 0)
@@ -323,6 +325,12 @@ internal sealed class UringTransport : ITransport
                 e.ReplyScratch.Span[..payload].CopyTo(e.Payload.Span[Scratch..]);
             MemoryMarshal.Write(header[PayloadSizeOffset..], (uint)payload);
             PrepareCommand(req.PoolIndex, FuseUringCommand.CommitAndFetch);
+        }
+
+        protected override void HandleCompletions()
+        {
+            var handler = new CqeHandler(this);
+            Ring!.ForEachCqe(ref handler);
         }
 
         private struct CqeHandler(Queue queue) : ICqeHandler

@@ -22,6 +22,9 @@ public class LifecycleTests
         public int Destroys;
         public bool CancelledBeforeDestroy;
         public bool ThrowOnDestroy;
+        /// <summary>When set, READ of the slow file reads a byte from this pipe (nobody writes to it) through the worker's ring.</summary>
+        public int HeldPipeFd = -1;
+        public readonly TaskCompletionSource<int> HeldReadResult = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public override void Destroy()
         {
@@ -45,7 +48,17 @@ public class LifecycleTests
             => name.SequenceEqual("slow"u8) ? WaitForInterrupt(r) : _inner.Lookup(r, parent, name);
 
         public override ValueTask<int> Read(Request r, ulong ino, ulong fh, long offset, Span<byte> buffer)
-            => ino == Volatile.Read(ref SlowFileIno) ? WaitForInterrupt(r) : _inner.Read(r, ino, fh, offset, buffer);
+            => ino != Volatile.Read(ref SlowFileIno) ? _inner.Read(r, ino, fh, offset, buffer)
+                : HeldPipeFd >= 0 ? ReadFromHeldPipe(r) : WaitForInterrupt(r);
+
+        private async ValueTask<int> ReadFromHeldPipe(Request r)
+        {
+            var read = r.ReadFileAsync(HeldPipeFd, -1, 1);
+            Started.TrySetResult();
+            int n = await read;
+            HeldReadResult.TrySetResult(n);
+            return n;
+        }
 
         private async ValueTask<int> WaitForInterrupt(Request r)
         {
@@ -58,6 +71,8 @@ public class LifecycleTests
     }
 
     public static TheoryData<TransportKind> Transports => [TransportKind.Ring, TransportKind.Threads, TransportKind.Uring];
+    /// <summary>The transports that run a method's file I/O on their own ring.</summary>
+    public static TheoryData<TransportKind> RingTransports => [TransportKind.Ring, TransportKind.Uring];
 
 
     /// <summary>Started directly (no shell in between) so that killing it kills the process blocked in the kernel.</summary>
@@ -122,6 +137,40 @@ public class LifecycleTests
         {
             if (client is not null) { KillHard(client); client.Dispose(); }
             m.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(RingTransports))]
+    public async Task Teardown_cancels_file_io_in_flight_and_its_method_hears_back(TransportKind transport)
+    {
+        Span<int> pipe = stackalloc int[2];
+        ErrnoException.Check(Libc.pipe2(pipe, Libc.O_CLOEXEC), "pipe2");
+        int heldRead = pipe[0], heldWrite = pipe[1];
+        var fs = new SlowFs { HeldPipeFd = heldRead };
+        var m = new MountedFs(fs, transport, configure: o => o.Workers = 1);
+        Process? client = null;
+        try
+        {
+            string file = m.PathOf("slowfile");
+            m.Run(() => File.WriteAllText(file, new string('x', 8192)));
+            Assert.Equal(0, Posix.LStat(file, out var st));
+            fs.SlowFileIno = st.Ino;
+            client = Client("dd", $"if={file}", "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none");
+            await ReachesTheFileSystem(fs, client, m);
+            // The read may not even be submitted yet (it goes with the worker's next wait): either way it must end.
+            await Task.Run(() => m.Server.Stop(TimeSpan.FromMilliseconds(500))).WaitAsync(MountedFs.Watchdog);
+            Assert.Equal(-Errno.ECANCELED, await fs.HeldReadResult.Task.WaitAsync(MountedFs.Watchdog));
+            Assert.DoesNotContain(m.LogLines, l => l.Contains("still running after teardown"));
+            Assert.Equal(1, fs.Destroys); // the session ended whole: buffers freed, the filesystem destroyed
+            Assert.True(client.WaitForExit(MountedFs.Watchdog), "the client never exited");
+        }
+        finally
+        {
+            if (client is not null) { KillHard(client); client.Dispose(); }
+            m.Dispose();
+            Libc.close(heldRead);
+            Libc.close(heldWrite);
         }
     }
 
