@@ -66,6 +66,9 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     /// <summary>The thread has ended, with the error that ended it (null when the session ended).</summary>
     protected abstract void Exited(Exception? error);
 
+    /// <summary>On the thread, when <see cref="Serve"/> failed: before its file I/O is finished and the ring closed.</summary>
+    protected virtual void ServeFailed(Exception error) { }
+
     public void Start() => _thread.Start();
 
     public void WaitStarted()
@@ -92,6 +95,11 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         Exception? error = null;
         try { Serve(); }
         catch (Exception e) { error = e; }
+        if (error is not null)
+        {
+            try { ServeFailed(error); }
+            catch (Exception e) { error = new AggregateException(error, e); }
+        }
         try { FinishFileIo(); }
         catch (Exception e) { error ??= e; }
         try { Ring?.Dispose(); }

@@ -39,13 +39,26 @@ internal sealed class RingTransport : ITransport
     public void Start()
     {
         uint maxWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit;
-        for (int i = 0; i < Math.Max(1, _options.Workers); i++)
+        try
         {
-            // Every worker reads its own non-blocking clone: fuse_dev_read() ignores IOCB_NOWAIT, so on a blocking fd
-            // io_uring's "readable, read inline" path can lose the request to another reader and then sleep in the
-            // kernel on this worker's thread. With O_NONBLOCK that read returns EAGAIN and io_uring polls instead.
-            int fd = _mount.CloneFd(nonBlocking: true);
-            _workers.Add(new Worker(this, i, fd, ownsFd: true, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName)));
+            for (int i = 0; i < Math.Max(1, _options.Workers); i++)
+            {
+                // Every worker reads its own non-blocking clone: fuse_dev_read() ignores IOCB_NOWAIT, so on a blocking fd
+                // io_uring's "readable, read inline" path can lose the request to another reader and then sleep in the
+                // kernel on this worker's thread. With O_NONBLOCK that read returns EAGAIN and io_uring polls instead.
+                int fd = _mount.CloneFd(nonBlocking: true);
+                try { _workers.Add(new Worker(this, i, fd, ownsFd: true, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName))); }
+                catch { Libc.close(fd); throw; }
+            }
+        }
+        catch (Exception e)
+        {
+            // No thread runs yet (a clone failed: EMFILE, say): free what was made and complete, or teardown would
+            // wait for workers that never start.
+            foreach (var w in _workers) w.Dispose();
+            _workers.Clear();
+            _completion.Fail(e);
+            throw;
         }
         _completion.Starting(_workers.Count);
         foreach (var w in _workers) w.Start();

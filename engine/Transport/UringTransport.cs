@@ -79,17 +79,19 @@ internal sealed class UringTransport : ITransport
             for (int q = 0; q < count; q++)
             {
                 var queue = new Queue(this, q, Math.Max(1, _options.Depth), maxPayload, placement, _stats?.AddSource($"uring/q{q}"));
-                _queues.Add(queue);
+                lock (_queues) _queues.Add(queue);
                 queue.Start();
             }
-            foreach (var q in _queues) q.WaitStarted();
+            foreach (var q in Queues()) q.WaitStarted();
         }
         catch (Exception e)
         {
             // Requests now wait for queues that will never be ready: end the connection rather than hang callers.
             _dispatcher.Log($"fuselage: uring queues could not start: {e.Message}; aborting the connection");
             _mount.Abort();
-            _queuesDone.Fail(e);
+            // Queues never made count as exited; those running end with the connection, and only then is the
+            // transport complete (its disposal frees their rings and buffers).
+            for (int missing = count - Queues().Length; missing > 0; missing--) _queuesDone.Exited(e);
         }
     }
 
@@ -98,19 +100,25 @@ internal sealed class UringTransport : ITransport
         _stopping = true;
         if (Interlocked.Exchange(ref _queuesClaimed, 1) == 0) _queuesDone.NoWorkers(); // INIT never came: no queues to wait for
         _devFuse.Stop();
-        foreach (var q in _queues) q.Wake();
+        foreach (var q in Queues()) q.Wake();
+    }
+
+    /// <summary>The queues made so far (the /dev/fuse thread adds them while Stop may already run).</summary>
+    private Queue[] Queues()
+    {
+        lock (_queues) return [.. _queues];
     }
 
     private void QueueExited(Exception? error)
     {
-        // Closing a ring while the mount lives would leave callers blocked on dead entries: abort first.
+        // A queue that failed (to start, or while serving) is never ready again: callers would wait for it forever.
         if (error is not null) _mount.Abort();
         _queuesDone.Exited(error);
     }
 
     public void Dispose()
     {
-        foreach (var q in _queues) q.Dispose();
+        foreach (var q in Queues()) q.Dispose();
         _devFuse.Dispose();
     }
 
@@ -205,6 +213,10 @@ internal sealed class UringTransport : ITransport
         }
 
         protected override void Exited(Exception? error) => _owner.QueueExited(error);
+
+        // The kernel hands the entries back only when the connection ends (ASYNC_CANCEL does not reach them): abort
+        // it now, or closing the ring would wait for them, then leave callers routed to this queue blocked for good.
+        protected override void ServeFailed(Exception error) => _owner._mount.Abort();
 
         protected override ulong FileIoUserData(int requestIndex) => UserData(requestIndex, KindFileIo);
 
