@@ -24,7 +24,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
 
     private const int PathFlags = Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
     private const int StatFlags = Libc.AT_EMPTY_PATH | Libc.AT_SYMLINK_NOFOLLOW;
-    private const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_ISGID = 0x400;
+    private const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_ISUID = 0x800, S_ISGID = 0x400, S_IXGRP = 0x08;
 
     private readonly object _lock = new();
     private readonly Dictionary<ulong, Inode> _byId = new();
@@ -77,6 +77,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
 
     /// <summary>O_PATH fds in the LRU cache now.</summary>
     public int CachedFds { get { lock (_lock) return _lru.Count; } }
+
+    /// <summary>Inodes other than the root holding their fd outside the cache until forgotten (removed while known).</summary>
+    public int PinnedFds { get { lock (_lock) return _byId.Values.Count(n => n.Pinned && n.Id != FuseProtocol.RootId); } }
 
     public void Dispose()
     {
@@ -435,6 +438,8 @@ public sealed class PassthroughFs : FileSystem, IDisposable
                 int r = fileFd >= 0 ? Libc.ftruncate(fileFd, (long)args.Size) : Libc.Truncate(path, (long)args.Size);
                 if (r < 0) return new(Err());
             }
+            // KILLPRIV_V2: an unprivileged caller's truncate (or O_TRUNC); as root, truncate itself would keep the bits.
+            if (args.Has(FuseSetattrValid.KillSuidgid) && !args.Has(FuseSetattrValid.Mode)) KillSuidgid(l.Fd);
             bool a = args.Has(FuseSetattrValid.Atime) || args.Has(FuseSetattrValid.AtimeNow);
             bool m = args.Has(FuseSetattrValid.Mtime) || args.Has(FuseSetattrValid.MtimeNow);
             if (a || m)
@@ -547,25 +552,44 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         if (rc < 0) return new(rc);
         using (pf)
         {
-            PinVictim(pf.Fd, name);
-            return new(Libc.UnlinkAt(pf.Fd, name, flags) < 0 ? Err() : 0);
+            var victim = HoldVictim(pf.Fd, name, out var held);
+            int result = Libc.UnlinkAt(pf.Fd, name, flags) < 0 ? Err() : 0;
+            ReleaseVictim(victim, held, removed: result == 0);
+            return new(result);
         }
     }
 
     /// <summary>
-    /// A name about to disappear may take the last route to its inode with it (neither a handle of an unlinked
-    /// inode nor its old (parent, name) can be opened again): the inode keeps its fd, outside the LRU, until forgotten.
+    /// Holds the inode a name leads to (its fd open) while that name is removed or replaced: the removal may take the
+    /// last route to it with it (neither a handle of an unlinked inode nor its old (parent, name) opens again).
     /// </summary>
-    private void PinVictim(int parentFd, ReadOnlySpan<byte> name)
+    private Inode? HoldVictim(int parentFd, ReadOnlySpan<byte> name, out Lease lease)
     {
-        if (Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0) return;
+        lease = default;
+        if (Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0) return null;
         Inode? n;
-        lock (_lock) if (!_byKey.TryGetValue((st.Dev, st.Ino), out n) || n.Pinned) return;
-        if (Acquire(n, out var lease) < 0) return;
-        lock (_lock)
+        lock (_lock) if (!_byKey.TryGetValue((st.Dev, st.Ino), out n) || n.Pinned) return null;
+        return Acquire(n, out lease) < 0 ? null : n;
+    }
+
+    /// <summary>
+    /// After the removal: an inode it left unreachable (no link left, or no handle to reopen it by) keeps its fd,
+    /// outside the LRU, until the kernel forgets it. Any other goes back to the cache: a failed rmdir or the unlink of
+    /// one of several links must not hold an fd per inode (the process may open only 20,000 files).
+    /// </summary>
+    private void ReleaseVictim(Inode? n, Lease lease, bool removed)
+    {
+        if (n is null) return;
+        if (removed && (n.Handle is null || (Libc.FStatAt(lease.Fd, default, out var st, StatFlags) == 0 && st.Nlink == 0)))
         {
-            if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
-            n.Pinned = true;
+            lock (_lock)
+            {
+                if (!n.Forgotten) // a forgotten one is closed by its last lease
+                {
+                    if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
+                    n.Pinned = true;
+                }
+            }
         }
         lease.Dispose();
     }
@@ -587,8 +611,12 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (rc < 0) return new(rc);
             using (b)
             {
-                if ((flags & 2) == 0) PinVictim(b.Fd, newName); // the target may be replaced
-                if (Libc.RenameAt2(a.Fd, name, b.Fd, newName, flags) < 0) return new(Err());
+                Inode? victim = null;
+                Lease held = default;
+                if ((flags & 2) == 0) victim = HoldVictim(b.Fd, newName, out held); // the target may be replaced
+                int result = Libc.RenameAt2(a.Fd, name, b.Fd, newName, flags) < 0 ? Err() : 0;
+                ReleaseVictim(victim, held, removed: result == 0);
+                if (result < 0) return new(result);
                 UpdateName(b.Fd, np, newName);
                 if ((flags & 2) != 0) UpdateName(a.Fd, p, name); // RENAME_EXCHANGE moved the other one too
                 return Success;
@@ -622,8 +650,15 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         using (pf)
         {
             uint perm = mode & ~umask & 0xFFF;
-            int fd = Libc.OpenAt(pf.Fd, name, (flags | Libc.O_CREAT) & ~Libc.O_NOFOLLOW | Libc.O_CLOEXEC, perm);
-            if (fd < 0) return new(Err());
+            // Exclusive: FixNew gives the file to the caller, so it must be one this call made. The kernel sends
+            // CREATE for a name it found free; one made in the source since then is the caller's to open as open(2)
+            // would, not ours to hand over. ESTALE makes the kernel look the name up again and open what it finds.
+            int fd = Libc.OpenAt(pf.Fd, name, flags & ~Libc.O_NOFOLLOW | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, perm);
+            if (fd < 0)
+            {
+                int err = Err();
+                return new(err == -Errno.EEXIST && (flags & Libc.O_EXCL) == 0 ? -Errno.ESTALE : err);
+            }
             rc = DoLookup(pf.Fd, p, name, ref request.Entry);
             if (rc < 0) { Libc.close(fd); return new(rc); }
             FixNew(pf.Fd, p, name, request, perm, ref request.Entry);
@@ -689,12 +724,21 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     public override ValueTask<int> Write(Request request, ulong ino, ulong fh, long offset, ReadOnlySpan<byte> data, FuseWriteFlags writeFlags)
     {
         // KILLPRIV_V2: the kernel asks us to drop set-user/group-ID as an unprivileged writer's write would.
-        if ((writeFlags & FuseWriteFlags.KillSuidgid) != 0 && Libc.FStatAt((int)fh, default, out var st, StatFlags) == 0 && (st.Mode & 0xC00) != 0)
-        {
-            Span<byte> path = stackalloc byte[32];
-            Libc.FChmodAt(Libc.AT_FDCWD, Libc.ProcFdPath((int)fh, path), st.Mode & 0xFFF & ~0xC00u, 0);
-        }
+        if ((writeFlags & FuseWriteFlags.KillSuidgid) != 0) KillSuidgid((int)fh);
         return request.WritePayloadAsync((int)fh, offset);
+    }
+
+    /// <summary>
+    /// Drops set-user-ID, and set-group-ID where the group may execute (without it, the bit marks mandatory locking),
+    /// as the kernel does when an unprivileged caller writes or truncates: a server running as root keeps them itself.
+    /// </summary>
+    private static void KillSuidgid(int fd)
+    {
+        if (Libc.FStatAt(fd, default, out var st, StatFlags) < 0) return;
+        uint kill = S_ISUID | ((st.Mode & S_IXGRP) != 0 ? S_ISGID : 0);
+        if ((st.Mode & kill) == 0) return;
+        Span<byte> path = stackalloc byte[32];
+        Libc.FChmodAt(Libc.AT_FDCWD, Libc.ProcFdPath(fd, path), st.Mode & 0xFFF & ~kill, 0);
     }
 
     /// <summary>

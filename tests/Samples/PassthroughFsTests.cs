@@ -1,5 +1,6 @@
 using System.Text;
 using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
 using Fuselage.Samples;
 
 namespace Fuselage.Tests.Samples;
@@ -191,5 +192,73 @@ public sealed class PassthroughFsTests : IDisposable
         Assert.Equal(Libc.geteuid() == 0 ? PassthroughFs.InodeKeying.FileHandles : PassthroughFs.InodeKeying.ParentAndName, fs.Keying);
         Assert.Equal(Root, k.Lookup(Root, "..").Entry.NodeId);
         Assert.Equal(-Errno.EINVAL, k.Lookup(Root, "../etc").Error);
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
+    public void Only_a_removal_that_leaves_an_inode_unreachable_pins_its_fd(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying);
+        using var _ = fs;
+        using var __ = k;
+        for (int i = 0; i < 10; i++)
+        {
+            var d = k.Mkdir(Root, $"d{i}").Entry.NodeId;
+            Assert.Equal(0, k.Mkdir(d, "inner").Error);
+            Assert.Equal(-Errno.ENOTEMPTY, k.Rmdir(Root, $"d{i}"));
+            Assert.Equal(-Errno.EEXIST, k.Rename(Root, "d0", Root, $"d{i}", 1)); // RENAME_NOREPLACE
+        }
+        Assert.Equal(0, fs.PinnedFds); // failed removals keep nothing open
+
+        var (_, file, fh) = k.Create(Root, "f");
+        Assert.Equal(0, k.Release(file.NodeId, fh));
+        Assert.Equal(file.NodeId, k.Link(file.NodeId, Root, "g").Entry.NodeId);
+        Assert.Equal(0, k.Unlink(Root, "g"));
+        // One link of two: a handle still opens it; by (parent, name) the route it was last found by is gone.
+        bool handles = fs.Keying == PassthroughFs.InodeKeying.FileHandles;
+        Assert.Equal(handles ? 0 : 1, fs.PinnedFds);
+
+        Assert.Equal(0, k.Unlink(Root, "f")); // the last link
+        Assert.Equal(1, fs.PinnedFds);
+        Assert.Equal((0, 0u), (k.GetAttr(file.NodeId).Error, k.GetAttr(file.NodeId).Attr.Nlink)); // served from the pinned fd
+        k.Forget(file.NodeId, 2);
+        Assert.Equal(0, fs.PinnedFds);
+    }
+
+    [Fact]
+    public void An_unprivileged_truncate_clears_set_user_id_and_group_id_as_the_kernel_would()
+    {
+        var (fs, k) = Start(null);
+        using var _ = fs;
+        using var __ = k;
+        var (_, a, fa) = k.Create(Root, "a", 0x81ED);
+        var (_, b, fb) = k.Create(Root, "b", 0x81A4);
+        Assert.Equal(0, k.Release(a.NodeId, fa) | k.Release(b.NodeId, fb));
+        Assert.Equal(0, k.SetAttr(a.NodeId, new FuseSetattrIn { Valid = (uint)FuseSetattrValid.Mode, Mode = 0x8000 | 0xDED }).Error); // 06755
+        Assert.Equal(0, k.SetAttr(b.NodeId, new FuseSetattrIn { Valid = (uint)FuseSetattrValid.Mode, Mode = 0x8000 | 0xDA4 }).Error); // 06644
+        var kill = new FuseSetattrIn { Valid = (uint)(FuseSetattrValid.Size | FuseSetattrValid.KillSuidgid), Size = 0 };
+        Assert.Equal(0x81EDu, k.SetAttr(a.NodeId, kill).Attr.Mode);            // both bits go
+        Assert.Equal(0x8000u | 0x5A4, k.SetAttr(b.NodeId, kill).Attr.Mode);   // set-group-ID without group execute stays
+        Assert.Equal(0, Libc.FStatAt(Libc.AT_FDCWD, Encoding.UTF8.GetBytes(Path.Combine(_dir, "a")), out var st, 0));
+        Assert.Equal(0x81EDu, st.Mode);
+    }
+
+    [Fact]
+    public void A_create_of_a_name_made_in_the_source_meanwhile_hands_nothing_over()
+    {
+        var (fs, k) = Start(null);
+        using var _ = fs;
+        using var __ = k;
+        string theirs = Path.Combine(_dir, "theirs");
+        File.WriteAllText(theirs, "their data");
+        File.SetUnixFileMode(theirs, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        byte[] path = Encoding.UTF8.GetBytes(theirs);
+        Assert.Equal(0, Libc.FStatAt(Libc.AT_FDCWD, path, out var before, 0));
+        k.Uid = k.Gid = 65534;
+        // The kernel sent CREATE because it found the name free; ESTALE makes it look again and open what is there.
+        Assert.Equal(-Errno.ESTALE, k.Create(Root, "theirs", 0x81A4, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC, 0).Error);
+        Assert.Equal(-Errno.EEXIST, k.Create(Root, "theirs", 0x81A4, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL, 0).Error);
+        Assert.Equal(0, Libc.FStatAt(Libc.AT_FDCWD, path, out var after, 0));
+        Assert.Equal((before.Uid, before.Gid, before.Mode), (after.Uid, after.Gid, after.Mode));
+        Assert.Equal("their data", File.ReadAllText(theirs));
     }
 }
