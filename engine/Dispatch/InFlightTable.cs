@@ -18,10 +18,10 @@ internal sealed class InFlightTable(int capacity)
     /// <summary>Interrupts the request <paramref name="unique"/> now if it is waiting, or as soon as it registers.</summary>
     public void Interrupt(ulong unique)
     {
-        if (Find(unique) is { } now) { now.Interrupt(); return; }
+        if (Find(unique) is { } now) { now.Interrupt(unique); return; }
         int slot = (Interlocked.Increment(ref _nextEarly) & int.MaxValue) % _early.Length;
         Interlocked.Exchange(ref _early[slot], unique); // full fence: the Find below sees a registration made before it
-        if (Find(unique) is { } raced && Interlocked.CompareExchange(ref _early[slot], 0, unique) == unique) raced.Interrupt();
+        if (Find(unique) is { } raced && Interlocked.CompareExchange(ref _early[slot], 0, unique) == unique) raced.Interrupt(unique);
     }
 
     /// <summary>After registering: applies an interrupt that arrived first.</summary>

@@ -123,13 +123,34 @@ public sealed class Request : IValueTaskSource<int>
     /// Cancelled when the kernel INTERRUPTs this request (the caller got a signal). A method that honours it
     /// returns <c>-EINTR</c>.
     /// </summary>
-    public CancellationToken CancellationToken => IsInterrupted ? new CancellationToken(canceled: true) : (_cancellation ??= new CancellationTokenSource()).Token;
-
-    internal bool IsInterrupted { get; private set; }
-
-    internal void Interrupt()
+    public CancellationToken CancellationToken
     {
-        IsInterrupted = true;
+        get
+        {
+            if (IsInterrupted) return new CancellationToken(canceled: true);
+            if (Volatile.Read(ref _cancellation) is { } existing) return existing.Token;
+            var created = new CancellationTokenSource();
+            var source = Interlocked.CompareExchange(ref _cancellation, created, null) ?? created; // a full fence
+            if (source != created) created.Dispose();
+            // An interrupt that came while the source was being made found none to cancel.
+            if (IsInterrupted) source.Cancel();
+            return source.Token;
+        }
+    }
+
+    // The unique of the request an INTERRUPT named; it marks this request only while this request serves that unique.
+    private ulong _interruptedUnique;
+
+    internal bool IsInterrupted => Volatile.Read(ref _interruptedUnique) is var u && u != 0 && u == Unique;
+
+    internal void Interrupt() => Interrupt(Unique);
+
+    /// <summary>Interrupts this request if it still serves <paramref name="unique"/>: it may have been found in the
+    /// in-flight table just before it completed and went on to serve another request.</summary>
+    internal void Interrupt(ulong unique)
+    {
+        Interlocked.Exchange(ref _interruptedUnique, unique); // a full fence: the source is read after the mark is seen
+        if (unique != Unique) return;
         // Only a method that asked for the token can observe the interrupt; creating it here would race.
         Volatile.Read(ref _cancellation)?.Cancel();
     }
@@ -137,7 +158,7 @@ public sealed class Request : IValueTaskSource<int>
     /// <summary>Clears per-request state for reuse; a cancelled token source cannot be reset and is replaced lazily.</summary>
     internal void ResetForReuse()
     {
-        IsInterrupted = false;
+        Volatile.Write(ref _interruptedUnique, 0);
         ReplyLength = 0;
         // The reply structs are filled in place and a method sets only the fields it knows (an OPEN sets Fh):
         // whatever the buffer's previous reply left in the others would reach the kernel. Stale open_flags
