@@ -149,8 +149,9 @@ internal sealed class Dispatcher
 
     private int Failed(Request req, Exception e)
     {
-        _log($"fuselage: {Name(req.OpcodeValue)} (unique {req.Unique}) threw {e.GetType().Name}: {e.Message}; replied EIO");
-        return -Errno.EIO;
+        bool noReply = IsNoReply(req.Opcode);
+        _log($"fuselage: {Name(req.OpcodeValue)} (unique {req.Unique}) threw {e.GetType().Name}: {e.Message}{(noReply ? "" : "; replied EIO")}");
+        return noReply ? NoReplyResult : -Errno.EIO;
     }
 
     private void Malformed(Request req, ulong unique, int errno, string what)
@@ -187,6 +188,9 @@ internal sealed class Dispatcher
     private static readonly ValueTask<int> NoReply = new(NoReplyResult);
     internal const int NoReplyResult = int.MinValue;
 
+    /// <summary>Opcodes the kernel expects no answer to (one written anyway is refused with ENOENT).</summary>
+    private static bool IsNoReply(FuseOpcode op) => op is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt or FuseOpcode.NotifyReply;
+
     // One method per opcode, each kept out of line: inlined into one switch, the handlers and the filesystem methods
     // the JIT inlines into them (its profile devirtualizes _fs) made Call a 2.5 KB stack frame that every request
     // zeroed on entry, a third of a GETATTR's cost in the engine (BenchmarkDotNet: ProtocolBenchmarks).
@@ -194,7 +198,7 @@ internal sealed class Dispatcher
     {
         var op = req.Opcode;
         if (!IsInitialized && op != FuseOpcode.Init)
-            return op is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt ? NoReply : new(-Errno.EIO);
+            return IsNoReply(op) ? NoReply : new(-Errno.EIO);
         return op switch
         {
             FuseOpcode.Init => Init(req, args),
@@ -555,7 +559,14 @@ internal sealed class Dispatcher
             _log($"fuselage: BATCH_FORGET claims {count} entries but carries {entries.Length}; serving those");
             count = (uint)entries.Length;
         }
-        foreach (ref readonly var one in entries[..(int)count]) _fs.Forget(one.NodeId, one.Nlookup);
+        Exception? failure = null;
+        foreach (ref readonly var one in entries[..(int)count])
+        {
+            // One Forget that throws must not cost the others their counts (the filesystem would keep those inodes).
+            try { _fs.Forget(one.NodeId, one.Nlookup); }
+            catch (Exception e) { failure ??= e; }
+        }
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure); // logged once, no reply
         return NoReply;
     }
 

@@ -25,7 +25,13 @@ public class ProtocolTests
             OnInit?.Invoke(connection);
         }
         public override void Destroy() => Destroyed++;
-        public override void Forget(ulong ino, ulong nlookup) => Forgotten += (long)nlookup;
+        public ulong ForgetThrowsFor;
+
+        public override void Forget(ulong ino, ulong nlookup)
+        {
+            if (ino == ForgetThrowsFor) throw new InvalidOperationException($"cannot forget {ino}");
+            Forgotten += (long)nlookup;
+        }
 
         public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
         {
@@ -401,6 +407,22 @@ public class ProtocolTests
         k.Send(FuseOpcode.BatchForget, 0, batch);
         Assert.Equal(17, fs.Forgotten);
         Assert.Equal(0, k.Transport.PendingReplies);
+    }
+
+    [Fact]
+    public void A_forget_that_throws_costs_the_rest_of_its_batch_nothing_and_gets_no_reply()
+    {
+        var lines = new List<string>();
+        var fs = new RecordingFs { ForgetThrowsFor = 6 };
+        using var k = new Kernel(fs, new FuseServerOptions { Log = lines.Add });
+        k.Init();
+        byte[] batch = [.. Bytes(new FuseBatchForgetIn { Count = 3 }), .. Bytes(new FuseForgetOne { NodeId = 5, Nlookup = 4 }),
+            .. Bytes(new FuseForgetOne { NodeId = 6, Nlookup = 10 }), .. Bytes(new FuseForgetOne { NodeId = 7, Nlookup = 2 })];
+        k.Send(FuseOpcode.BatchForget, 0, batch);
+        k.Send(FuseOpcode.Forget, 6, Bytes(new FuseForgetIn { Nlookup = 1 }));
+        Assert.Equal(6, fs.Forgotten);
+        Assert.Equal(0, k.Transport.PendingReplies);
+        Assert.Equal(2, lines.Count(l => l.Contains("cannot forget 6") && !l.Contains("replied")));
     }
 
     /// <summary>Sets only what a minimal filesystem sets: the file handle of an OPEN, the data of a READ.</summary>
