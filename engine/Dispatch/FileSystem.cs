@@ -150,8 +150,20 @@ public readonly struct SetAttrArgs
     public uint Mode => In.Mode;
     public uint Uid => In.Uid;
     public uint Gid => In.Gid;
-    public DateTime AtimeUtc => DateTime.UnixEpoch.AddTicks((long)In.Atime * TimeSpan.TicksPerSecond + In.AtimeNsec / 100);
-    public DateTime MtimeUtc => DateTime.UnixEpoch.AddTicks((long)In.Mtime * TimeSpan.TicksPerSecond + In.MtimeNsec / 100);
+    /// <summary><see cref="Atime"/> as a DateTime, clamped to its range (years 1 to 9999; utimensat(2) takes any 64-bit second).</summary>
+    public DateTime AtimeUtc => ToDateTime((long)In.Atime, In.AtimeNsec);
+    /// <summary><see cref="Mtime"/> as a DateTime, clamped to its range.</summary>
+    public DateTime MtimeUtc => ToDateTime((long)In.Mtime, In.MtimeNsec);
+
+    private static readonly long MinSeconds = (long)Math.Ceiling((DateTime.MinValue - DateTime.UnixEpoch).TotalSeconds);
+    private static readonly long MaxSeconds = (long)Math.Floor((DateTime.MaxValue - DateTime.UnixEpoch).TotalSeconds);
+
+    private static DateTime ToDateTime(long seconds, uint nanoseconds)
+    {
+        if (seconds < MinSeconds) return DateTime.SpecifyKind(DateTime.MinValue, DateTimeKind.Utc);
+        if (seconds >= MaxSeconds) return DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
+        return DateTime.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + Math.Min(nanoseconds, 999_999_999u) / 100);
+    }
     public (long Sec, uint Nsec) Atime => ((long)In.Atime, In.AtimeNsec);
     public (long Sec, uint Nsec) Mtime => ((long)In.Mtime, In.MtimeNsec);
     public (long Sec, uint Nsec) Ctime => ((long)In.Ctime, In.CtimeNsec);

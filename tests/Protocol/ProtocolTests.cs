@@ -410,6 +410,16 @@ public class ProtocolTests
     }
 
     [Fact]
+    public void Setattr_times_outside_DateTime_clamp_instead_of_throwing()
+    {
+        var far = new SetAttrArgs(new FuseSetattrIn { Atime = long.MaxValue, Mtime = unchecked((ulong)-70_000_000_000L) });
+        Assert.Equal(DateTime.MaxValue, far.AtimeUtc);
+        Assert.Equal(DateTime.MinValue, far.MtimeUtc);
+        var usual = new SetAttrArgs(new FuseSetattrIn { Atime = 1_700_000_000, AtimeNsec = 500_000_000 });
+        Assert.Equal(DateTime.UnixEpoch.AddSeconds(1_700_000_000).AddMilliseconds(500), usual.AtimeUtc);
+    }
+
+    [Fact]
     public void A_forget_that_throws_costs_the_rest_of_its_batch_nothing_and_gets_no_reply()
     {
         var lines = new List<string>();
