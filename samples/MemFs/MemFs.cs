@@ -881,6 +881,8 @@ public sealed class MemFs : FileSystem
     public override ValueTask<int> SetXattr(Request request, ulong ino, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags)
     {
         if (name.Length == 0 || name.Length > XattrNameMax) return Error(Errno.ERANGE);
+        if (XattrNamespace(name) is not int prefix) return Error(Errno.EOPNOTSUPP); // as tmpfs: user., trusted., security.
+        if (prefix == name.Length) return Error(Errno.EINVAL);
         if (value.Length > XattrSizeMax) return Error(Errno.E2BIG);
         if ((flags & ~(XATTR_CREATE | XATTR_REPLACE)) != 0) return Error(Errno.EINVAL);
         lock (_lock)
@@ -897,6 +899,10 @@ public sealed class MemFs : FileSystem
             return Success;
         }
     }
+
+    /// <summary>The length of the namespace prefix <paramref name="name"/> starts with; null for one MemFs does not keep.</summary>
+    private static int? XattrNamespace(ReadOnlySpan<byte> name) =>
+        name.StartsWith("user."u8) ? 5 : name.StartsWith("trusted."u8) ? 8 : name.StartsWith("security."u8) ? 9 : null;
 
     public override ValueTask<int> GetXattr(Request request, ulong ino, ReadOnlySpan<byte> name, Span<byte> value)
     {

@@ -258,6 +258,9 @@ public sealed class MemFsTests : IDisposable
         Assert.Equal(0, _k.RemoveXattr(ino, "user.a"));
         Assert.Equal(-Errno.ENODATA, _k.RemoveXattr(ino, "user.a"));
         Assert.Equal("user.bb\0", Encoding.ASCII.GetString(_k.ListXattr(ino, 100).Data));
+        Assert.Equal(-Errno.EOPNOTSUPP, _k.SetXattr(ino, "foo.bar", [1])); // as tmpfs: only the namespaces it keeps
+        Assert.Equal(-Errno.EINVAL, _k.SetXattr(ino, "user.", [1]));
+        Assert.Equal(0, _k.SetXattr(ino, "trusted.t", [1]));
     }
 
     [Fact]
