@@ -39,8 +39,10 @@ public sealed class FuseMount : IDisposable
     /// <summary>Opens /dev/fuse and mounts it on <paramref name="mountpoint"/>. The kernel's INIT arrives on <see cref="Fd"/> afterwards.</summary>
     public static FuseMount Mount(string mountpoint, MountOptions options)
     {
-        string full = Path.GetFullPath(mountpoint);
-        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"mountpoint {full} does not exist or is not a directory");
+        // As the kernel will name it in mountinfo (symbolic links resolved, no trailing slash), where the mount is
+        // looked for again: for its fusectl connection, and before unmounting.
+        string full = Libc.RealPath(Path.GetFullPath(mountpoint)) is { } real && Directory.Exists(real) ? real
+            : throw new DirectoryNotFoundException($"mountpoint {mountpoint} does not exist or is not a directory");
         if (Libc.geteuid() != 0) return MountWithFusermount(full, options);
 
         int fd = ErrnoException.Check(Libc.open("/dev/fuse", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/fuse");
@@ -83,11 +85,32 @@ public sealed class FuseMount : IDisposable
     public void Unmount(bool lazy = false)
     {
         if (Interlocked.Exchange(ref _unmounted, 1) != 0) return;
+        // umount2 and fusermount3 -u take whatever is mounted on top of the path: act only when that is this connection.
+        if (ConnectionId is uint id)
+        {
+            // Ended (unmounted from outside): its number may already name the next mount there, a stranger's.
+            if (_control is not null && WaitingRequests() is null) return;
+            var devices = DevicesMountedAt(Mountpoint);
+            if (!devices.Contains(id)) return; // someone unmounted it already (and maybe mounted something else there)
+            if (devices[^1] != id)
+            {
+                Abort(); // unreachable under the other mount: end the session, so no caller waits on it
+                throw new IOException($"{Mountpoint} is covered by another mount; this connection was aborted and stays mounted beneath it");
+            }
+        }
+        else if (ViaFusermount && !IsMounted(Mountpoint)) return; // someone ran fusermount3 -u already
         if (ViaFusermount)
         {
-            if (!IsMounted(Mountpoint)) return; // someone ran fusermount3 -u already
-            Fusermount.Unmount(Mountpoint, lazy);
-            DetachedWhileBusy = lazy;
+            try
+            {
+                Fusermount.Unmount(Mountpoint, lazy);
+                DetachedWhileBusy = lazy;
+            }
+            catch (IOException) when (!lazy)
+            {
+                Fusermount.Unmount(Mountpoint, lazy: true); // busy (EBUSY): detach it, as libfuse always does
+                DetachedWhileBusy = true;
+            }
             return;
         }
         if (Libc.umount2(Mountpoint, lazy ? Libc.MNT_DETACH : 0) < 0)
@@ -182,20 +205,29 @@ public sealed class FuseMount : IDisposable
     public static uint? FindConnectionId(string mountpoint)
     {
         uint? found = null;
+        foreach (var (device, fuse) in MountsAt(mountpoint))
+            if (fuse) found = device; // the last match is the topmost mount
+        return found;
+    }
+
+    /// <summary>The devices mounted on <paramref name="mountpoint"/>, bottom to top (a FUSE mount's is its connection id).</summary>
+    private static List<uint> DevicesMountedAt(string mountpoint) => [.. MountsAt(mountpoint).Select(m => m.Device)];
+
+    private static IEnumerable<(uint Device, bool Fuse)> MountsAt(string mountpoint)
+    {
         foreach (var line in File.ReadLines("/proc/self/mountinfo"))
         {
             var fields = line.Split(' ');
             if (fields.Length < 10) continue;
             int sep = Array.IndexOf(fields, "-");
             if (sep < 0 || sep + 1 >= fields.Length) continue;
-            string fstype = fields[sep + 1];
-            if (fstype != "fuse" && !fstype.StartsWith("fuse.", StringComparison.Ordinal) && fstype != "fuseblk") continue;
             if (Unescape(fields[4]) != mountpoint) continue;
+            string fstype = fields[sep + 1];
+            bool fuse = fstype == "fuse" || fstype.StartsWith("fuse.", StringComparison.Ordinal) || fstype == "fuseblk";
             var dev = fields[2].Split(':');
             if (dev.Length == 2 && uint.TryParse(dev[1], out uint minor) && uint.TryParse(dev[0], out uint major))
-                found = major == 0 ? minor : (major << 20) | minor; // the last match is the topmost mount
+                yield return (major == 0 ? minor : (major << 20) | minor, fuse);
         }
-        return found;
     }
 
     private static string Unescape(string s) => s.Contains('\\')
@@ -203,7 +235,7 @@ public sealed class FuseMount : IDisposable
         : s;
 
     /// <summary>Whether <paramref name="mountpoint"/> is currently a FUSE mount.</summary>
-    public static bool IsMounted(string mountpoint) => FindConnectionId(Path.GetFullPath(mountpoint)) is not null;
+    public static bool IsMounted(string mountpoint) => FindConnectionId(Path.TrimEndingDirectorySeparator(Path.GetFullPath(mountpoint))) is not null;
 
     public void Dispose()
     {

@@ -25,7 +25,7 @@ public sealed class MountOptions
     {
         var o = into ?? new MountOptions();
         if (string.IsNullOrWhiteSpace(list)) return o;
-        foreach (var raw in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var raw in SplitOptions(list))
         {
             int eq = raw.IndexOf('=');
             string key = eq < 0 ? raw : raw[..eq];
@@ -64,6 +64,24 @@ public sealed class MountOptions
         return o;
     }
 
+    /// <summary>Splits on commas not escaped with a backslash (as libfuse: <c>fsname=a\,b</c>), unescaping the rest.</summary>
+    private static IEnumerable<string> SplitOptions(string list)
+    {
+        var current = new System.Text.StringBuilder();
+        for (int i = 0; i < list.Length; i++)
+        {
+            char c = list[i];
+            if (c == '\\' && i + 1 < list.Length) { current.Append(list[++i]); continue; }
+            if (c != ',') { current.Append(c); continue; }
+            if (current.ToString().Trim() is { Length: > 0 } option) yield return option;
+            current.Clear();
+        }
+        if (current.ToString().Trim() is { Length: > 0 } last) yield return last;
+    }
+
+    /// <summary>A value as fusermount3 reads it in -o: commas and backslashes escaped.</summary>
+    private static string Escape(string value) => value.Replace("\\", "\\\\").Replace(",", "\\,");
+
     private static string Require(string key, string? value)
         => string.IsNullOrEmpty(value) ? throw new ArgumentException($"mount option '{key}' needs a value") : value;
 
@@ -94,8 +112,8 @@ public sealed class MountOptions
     /// <summary>The same options as fusermount3 expects them in -o.</summary>
     internal string FusermountOptions()
     {
-        var parts = new List<string> { $"fsname={FsName}" };
-        if (Subtype is not null) parts.Add($"subtype={Subtype}");
+        var parts = new List<string> { $"fsname={Escape(FsName)}" };
+        if (Subtype is not null) parts.Add($"subtype={Escape(Subtype)}");
         if (DefaultPermissions) parts.Add("default_permissions");
         if (AllowOther) parts.Add("allow_other");
         if (MaxRead is uint mr) parts.Add($"max_read={mr}");
@@ -104,6 +122,11 @@ public sealed class MountOptions
         if ((Flags & Libc.MS_NODEV) != 0) parts.Add("nodev");
         if ((Flags & Libc.MS_NOEXEC) != 0) parts.Add("noexec");
         if ((Flags & Libc.MS_NOATIME) != 0) parts.Add("noatime");
+        if ((Flags & Libc.MS_NODIRATIME) != 0) parts.Add("nodiratime");
+        if ((Flags & Libc.MS_RELATIME) != 0) parts.Add("relatime");
+        if ((Flags & Libc.MS_LAZYTIME) != 0) parts.Add("lazytime");
+        if ((Flags & Libc.MS_SYNCHRONOUS) != 0) parts.Add("sync");
+        if ((Flags & Libc.MS_DIRSYNC) != 0) parts.Add("dirsync");
         return string.Join(',', parts);
     }
 }

@@ -46,6 +46,18 @@ public static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, uint mode);
 
+    [LibraryImport(Name, EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial byte* realpath(string path, byte* resolved);
+
+    /// <summary>realpath(3): the canonical absolute path (symbolic links resolved, no trailing slash); null with errno set.</summary>
+    public static string? RealPath(string path)
+    {
+        byte* resolved = realpath(path, null);
+        if (resolved == null) return null;
+        try { return Marshal.PtrToStringUTF8((nint)resolved); }
+        finally { NativeMemory.Free(resolved); } // malloc'd by libc
+    }
+
     [LibraryImport(Name, SetLastError = true)]
     public static partial int close(int fd);
 

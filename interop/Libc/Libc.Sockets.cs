@@ -8,6 +8,7 @@ public static unsafe partial class Libc
     public const int SOCK_STREAM = 1;
     private const int SOL_SOCKET = 1;
     private const int SCM_RIGHTS = 1;
+    private const int MSG_CMSG_CLOEXEC = 0x40000000;
 
     [LibraryImport(Name, EntryPoint = "socketpair", SetLastError = true)]
     public static partial int socketpair(int domain, int type, int protocol, int* fds);
@@ -35,7 +36,7 @@ public static unsafe partial class Libc
         // cmsghdr (16 bytes on 64-bit: len u64, level i32, type i32) + one int, aligned to 8.
         ulong* control = stackalloc ulong[3];
         var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = 24 };
-        nint n = recvmsg(socket, &msg, 0);
+        nint n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC); // a child must not inherit it and keep the connection alive
         if (n <= 0) return -1;
         int level = *(int*)((byte*)control + 8), type = *(int*)((byte*)control + 12);
         if (msg.ControlLength < 20 || level != SOL_SOCKET || type != SCM_RIGHTS) return -1;

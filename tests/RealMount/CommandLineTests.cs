@@ -330,4 +330,52 @@ public class CommandLineTests
         }
         finally { RemoveMountpoint(dir); }
     }
+
+    [Fact]
+    public void A_closed_terminal_SIGHUP_unmounts_and_exits()
+    {
+        string mountpoint = NewMountpoint();
+        try
+        {
+            using var child = new Child(mountpoint, "mount", "memfs", mountpoint);
+            child.WaitReady();
+            child.Signal(Posix.SIGHUP);
+            int code = child.WaitExit();
+            Assert.False(FuseMount.IsMounted(mountpoint), $"still mounted after SIGHUP (exit {code}){child.Transcript}");
+            Assert.Equal(0, code);
+        }
+        finally { RemoveMountpoint(mountpoint); }
+    }
+
+    [SkippableFact]
+    public void Unprivileged_the_fd_from_fusermount3_is_not_inherited_and_a_busy_mount_is_detached() => AsUnprivileged(devFuseForOthers: true, (program, mountpoint) =>
+    {
+        using var child = new Child(mountpoint, program, "mount", "memfs", mountpoint);
+        child.WaitReady();
+        foreach (var link in Directory.GetFiles($"/proc/{child.Pid}/fd"))
+        {
+            string? target = null;
+            try { target = new FileInfo(link).LinkTarget; } catch (IOException) { }
+            if (target != "/dev/fuse") continue;
+            string flags = File.ReadLines($"/proc/{child.Pid}/fdinfo/{Path.GetFileName(link)}").First(l => l.StartsWith("flags:")).Split('\t')[1];
+            Assert.True((Convert.ToInt64(flags, 8) & 0x80000) != 0, $"/dev/fuse fd {Path.GetFileName(link)} without O_CLOEXEC (flags {flags})");
+        }
+        // Another process of the user sits in the mount: fusermount3 -u refuses (EBUSY); the mount must still go.
+        var psi = new ProcessStartInfo(AsNobody[0]) { RedirectStandardOutput = true };
+        foreach (var a in AsNobody[1..]) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "sh", "-c", $"cd {mountpoint} && echo inside && exec sleep 60" }) psi.ArgumentList.Add(a);
+        using var sitter = Process.Start(psi)!;
+        try
+        {
+            Assert.Equal("inside", sitter.StandardOutput.ReadLine());
+            child.Signal(Posix.SIGTERM);
+            int code = child.WaitExit();
+            Assert.False(FuseMount.IsMounted(mountpoint), $"still mounted after SIGTERM (exit {code}){child.Transcript}");
+        }
+        finally
+        {
+            try { sitter.Kill(); } catch (InvalidOperationException) { }
+            sitter.WaitForExit();
+        }
+    });
 }

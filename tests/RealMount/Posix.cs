@@ -35,7 +35,7 @@ internal static class Posix
 
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECT = 0x4000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
     public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
-    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+    public const int SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
     private const int AT_FDCWD = -100;
 
     /// <summary>Sends <paramref name="sig"/> to process <paramref name="pid"/>; 0 or -errno.</summary>
