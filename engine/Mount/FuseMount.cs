@@ -12,6 +12,9 @@ public sealed class FuseMount : IDisposable
 {
     public const string FuseControlDir = "/sys/fs/fuse/connections";
     private int _fd;
+    // Owns _fd and closes it only once no borrower holds it (see TryBorrowFd): a write racing Dispose must not land
+    // in whatever file the process opens next under the same number.
+    private readonly SafeFileHandle _fdOwner;
     private int _unmounted;
     // This connection's fusectl directory, held open from the mount on. The number names the connection only while
     // it lives: once it ends, the kernel frees the number and the next mount anywhere may get it. Through the held
@@ -21,6 +24,7 @@ public sealed class FuseMount : IDisposable
     private FuseMount(int fd, string mountpoint, MountOptions options, bool viaFusermount)
     {
         _fd = fd;
+        _fdOwner = new SafeFileHandle(fd, ownsHandle: true);
         Mountpoint = mountpoint;
         Options = options;
         ViaFusermount = viaFusermount;
@@ -29,6 +33,27 @@ public sealed class FuseMount : IDisposable
     }
 
     public int Fd => _fd;
+
+    /// <summary>
+    /// The mount's fd, held open until <see cref="ReturnFd"/> even if the mount is disposed meanwhile; false once
+    /// disposed. For writes and ioctls from threads other than the workers (notifications, backing files).
+    /// </summary>
+    internal bool TryBorrowFd(out int fd)
+    {
+        fd = -1;
+        bool added = false;
+        try { _fdOwner.DangerousAddRef(ref added); }
+        catch (ObjectDisposedException) { return false; }
+        if (Volatile.Read(ref _fd) < 0)
+        {
+            _fdOwner.DangerousRelease();
+            return false;
+        }
+        fd = (int)_fdOwner.DangerousGetHandle();
+        return true;
+    }
+
+    internal void ReturnFd() => _fdOwner.DangerousRelease();
     public string Mountpoint { get; }
     public MountOptions Options { get; }
     public bool ViaFusermount { get; }
@@ -71,10 +96,17 @@ public sealed class FuseMount : IDisposable
     {
         int flags = Libc.O_RDWR | Libc.O_CLOEXEC | (nonBlocking ? Libc.O_NONBLOCK : 0);
         int clone = ErrnoException.Check(Libc.open("/dev/fuse", flags, 0), "open /dev/fuse");
-        uint source = (uint)_fd;
-        if (Libc.IoctlInt(clone, FuseDeviceIoctl.Clone, ref source) < 0)
+        if (!TryBorrowFd(out int fd))
         {
-            int errno = Errno.Last;
+            Libc.close(clone);
+            throw new ObjectDisposedException(nameof(FuseMount));
+        }
+        uint source = (uint)fd;
+        int result = Libc.IoctlInt(clone, FuseDeviceIoctl.Clone, ref source);
+        int errno = Errno.Last;
+        ReturnFd();
+        if (result < 0)
+        {
             Libc.close(clone);
             throw new ErrnoException("ioctl FUSE_DEV_IOC_CLONE", errno);
         }
@@ -239,8 +271,7 @@ public sealed class FuseMount : IDisposable
 
     public void Dispose()
     {
-        int fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0) Libc.close(fd);
+        if (Interlocked.Exchange(ref _fd, -1) >= 0) _fdOwner.Dispose(); // closes it now, or when the last borrower returns it
         _control?.Dispose();
     }
 }

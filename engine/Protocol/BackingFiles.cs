@@ -31,9 +31,11 @@ public sealed class BackingFiles
     {
         if (!Enabled) return -Errno.EOPNOTSUPP;
         var map = new FuseBackingMap { Fd = fd };
-        int id = Libc.IoctlStruct(_mount.Fd, FuseDeviceIoctl.BackingOpen, ref map);
+        if (!_mount.TryBorrowFd(out int device)) return -Errno.ENOTCONN;
+        int id = Libc.IoctlStruct(device, FuseDeviceIoctl.BackingOpen, ref map);
+        int error = id > 0 ? 0 : id == 0 ? Errno.EIO : Errno.Last;
+        _mount.ReturnFd();
         if (id > 0) return id;
-        int error = id == 0 ? Errno.EIO : Errno.Last;
         // Once: a filesystem that falls back to serving the I/O itself still works, only slower; say why.
         if (Interlocked.Exchange(ref _failureLogged, 1) == 0)
             _log($"fuselage: passthrough: FUSE_DEV_IOC_BACKING_OPEN failed (errno {error}{(error == Errno.EPERM ? ": needs CAP_SYS_ADMIN" : "")}); further failures are not logged");
@@ -44,6 +46,9 @@ public sealed class BackingFiles
     public int Close(int backingId)
     {
         uint id = (uint)backingId;
-        return Libc.IoctlInt(_mount.Fd, FuseDeviceIoctl.BackingClose, ref id) < 0 ? -Errno.Last : 0;
+        if (!_mount.TryBorrowFd(out int device)) return -Errno.ENOTCONN;
+        int result = Libc.IoctlInt(device, FuseDeviceIoctl.BackingClose, ref id) < 0 ? -Errno.Last : 0;
+        _mount.ReturnFd();
+        return result;
     }
 }

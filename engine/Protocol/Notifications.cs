@@ -140,9 +140,12 @@ public sealed class Notifications
     private int Send(Span<byte> message, FuseNotifyCode code, ReadOnlySpan<byte> tail = default)
     {
         MemoryMarshal.Write(message, new FuseOutHeader { Len = (uint)(message.Length + tail.Length), Error = (int)code, Unique = 0 });
-        int fd = _mount.Fd;
-        if (fd < 0) return -Errno.ENOTCONN;
-        nint written = tail.IsEmpty ? Libc.Write(fd, message) : Libc.Write(fd, message, tail);
-        return written < 0 ? -Errno.Last : 0;
+        if (!_mount.TryBorrowFd(out int fd)) return -Errno.ENOTCONN;
+        try
+        {
+            nint written = tail.IsEmpty ? Libc.Write(fd, message) : Libc.Write(fd, message, tail);
+            return written < 0 ? -Errno.Last : 0;
+        }
+        finally { _mount.ReturnFd(); }
     }
 }

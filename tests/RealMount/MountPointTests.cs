@@ -108,6 +108,24 @@ public class MountPointTests
     }
 
     [Fact]
+    public void A_notification_sent_while_the_mount_is_disposed_keeps_its_fd_number_from_reuse()
+    {
+        string root = Directory.CreateTempSubdirectory("fuselage-mp-").FullName;
+        try
+        {
+            using var server = Started(root);
+            var mount = server.Mount!;
+            Assert.True(mount.TryBorrowFd(out int fd)); // as a notification does around its write
+            mount.Dispose();
+            Assert.Equal(-1, mount.Fd);
+            Assert.Equal("/dev/fuse", new FileInfo($"/proc/self/fd/{fd}").LinkTarget); // still ours: no open can take the number
+            Assert.Equal(-Errno.ENOTCONN, server.Notify.InvalidateInode(1)); // later notifications find it gone
+            mount.ReturnFd(); // closed now
+        }
+        finally { RemoveAll(root); }
+    }
+
+    [Fact]
     public void Options_reach_fusermount3_escaped_and_whole()
     {
         var parsed = MountOptions.Parse(@"fsname=a\,b,subtype=x\\y,sync,dirsync,nodiratime,relatime,lazytime,noatime");
