@@ -101,7 +101,7 @@ public static class Report
     {
         var workloads = rows.Select(r => r.Workload).Distinct().ToList();
         var systems = rows.Select(r => r.System).Distinct().ToList();
-        double top = 1.15 * Math.Max(2, rows.Where(r => r.System != "native").Max(r => r.OpsVsLibfuse ?? 0));
+        double top = 1.15 * Math.Max(2, rows.Where(r => r.System != "native").Select(r => r.OpsVsLibfuse ?? 0).DefaultIfEmpty(0).Max());
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
         var bars = new List<ScottPlot.Bar>();

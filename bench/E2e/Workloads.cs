@@ -31,6 +31,9 @@ public abstract class Workload
     public virtual void Prepare(string nativeDirectory) { }
 
     public abstract WorkloadResult Run(string directory);
+
+    /// <summary>A short unmeasured run on a fresh mount, before any workload of its group is measured there.</summary>
+    public virtual void WarmUp(string directory) { }
 }
 
 /// <summary>The workloads of one run, in the order they run on each system.</summary>

@@ -78,6 +78,18 @@ public class E2eReportTests
     }
 
     [Fact]
+    public void A_chart_of_native_rows_alone_is_drawn()
+    {
+        string png = Path.Combine(Path.GetTempPath(), $"fuselage-chart-{Guid.NewGuid():N}.png");
+        try
+        {
+            Report.Chart(Report.WithRatios([new Row("randread-4k-qd1-1job", "native", 1000, 50, null)]), png, "native only");
+            Assert.True(new FileInfo(png).Length > 0);
+        }
+        finally { File.Delete(png); }
+    }
+
+    [Fact]
     public void Fio_output_is_read_past_its_warnings_with_reads_and_writes_summed()
     {
         const string output = """
