@@ -131,11 +131,12 @@ public static class Runner
         // Not a transport: the kernel does the file I/O itself (FUSE passthrough), over the ring transport.
         systems.Add(new FuselageSystem(fuselageDll, "ring", kernelPassthrough: true));
         systems.RemoveAll(s => !filter.KeepsSystem(s.Name));
-        foreach (var s in systems) cleanup.Add(s.Unmount);
 
         var workloads = WorkloadSet.Create(fioDuration).Where(w => filter.KeepsWorkload(w.Name)).ToList();
         if (systems.Count == 0 || workloads.Count == 0) throw new ArgumentException("--systems/--workloads left nothing to run");
         var sources = CreateSources(workloads, source, tmp, cleanup, notes);
+        // Registered after the sources, so run before them (newest first): the daemons go before what they mirror.
+        foreach (var s in systems) cleanup.Add(s.Unmount);
         workloads.RemoveAll(w => !sources.ContainsKey(w.Source));
         Progress($"laying out the {WorkloadSet.FioFileBytes >> 20} MiB fio file");
         foreach (var w in workloads) w.Prepare(sources[w.Source]);
@@ -162,6 +163,7 @@ public static class Runner
                 {
                     foreach (var system in order.Where(s => !skipped.Contains(s.Name) && group.Any(w => !failed.Contains((w.Name, s.Name)))))
                     {
+                        cancel.ThrowIfCancellationRequested(); // a signal stops the mounting too (and the enable_uring switch)
                         // The kernel checks enable_uring at every queue command: Y for as long as the uring daemon is
                         // mounted. Connections that register no queue do not look at it.
                         if (enableUring.Length > 0 && system is FuselageSystem { Transport: "uring" })

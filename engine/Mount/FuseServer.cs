@@ -40,7 +40,8 @@ public sealed class FuseServer : IDisposable
     /// <summary>Mounts <paramref name="mountpoint"/> and starts serving. Throws (leaving nothing mounted) when that fails.</summary>
     public void Start(string mountpoint, MountOptions? mountOptions = null)
     {
-        if (_transport is not null) throw new InvalidOperationException("already started");
+        // Once per server: a second mount would outlive it (Stop and Dispose act once, on the first).
+        if (Mount is not null || Volatile.Read(ref _stopped) != 0) throw new InvalidOperationException("a FuseServer starts once; make a new one");
         if (Options.Policy.Unsupported is { } why) throw new NotSupportedException(why);
         if (Options.Transport == TransportKind.Uring) UringSupport.ThrowIfDisabled();
         // Every request that can wait at once must fit the interrupt table: uring has a queue per possible CPU, and

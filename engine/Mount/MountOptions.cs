@@ -55,7 +55,8 @@ public sealed class MountOptions
                 case "async": o.Flags &= ~Libc.MS_SYNCHRONOUS; break;
                 case "dirsync": o.Flags |= Libc.MS_DIRSYNC; break;
                 case "rootmode":
-                    o.RootMode = TryOctal(Require(key, value), out var rm) ? rm : throw new ArgumentException($"rootmode={value}: not an octal mode");
+                    o.RootMode = TryOctal(Require(key, value), out var rm) && (rm & 0xF000) == 0x4000 ? rm
+                        : throw new ArgumentException($"rootmode={value}: not the octal mode of a directory (040755, say)");
                     break;
                 default:
                     throw new ArgumentException($"unknown mount option '{key}'");
@@ -88,6 +89,7 @@ public sealed class MountOptions
     private static bool TryOctal(string s, out uint value)
     {
         value = 0;
+        if (s.Length > 7) return false; // S_IFMT and permission bits fit in 7 digits; more would overflow
         foreach (char c in s)
         {
             if (c < '0' || c > '7') return false;

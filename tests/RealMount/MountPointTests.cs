@@ -136,5 +136,23 @@ public class MountPointTests
         Assert.Contains(@"fsname=a\,b", parsed.FusermountOptions());
         Assert.Contains(@"subtype=x\\y", parsed.FusermountOptions());
         foreach (var flag in new[] { "sync", "dirsync", "nodiratime", "relatime", "lazytime", "noatime" }) Assert.Contains(flag, given);
+        Assert.Equal(0x41EDu, MountOptions.Parse("rootmode=40755").RootMode);
+        Assert.Throws<ArgumentException>(() => MountOptions.Parse("rootmode=100644")); // not a directory: the kernel's bare EINVAL
+        Assert.Throws<ArgumentException>(() => MountOptions.Parse("rootmode=77777777777")); // would overflow
+    }
+
+    [Fact]
+    public void A_server_starts_once()
+    {
+        string root = Directory.CreateTempSubdirectory("fuselage-mp-").FullName;
+        try
+        {
+            var server = Started(root);
+            Assert.Throws<InvalidOperationException>(() => server.Start(root));
+            server.Dispose();
+            Assert.Throws<InvalidOperationException>(() => server.Start(root)); // after Stop too: it would not unmount again
+            Assert.False(FuseMount.IsMounted(root));
+        }
+        finally { RemoveAll(root); }
     }
 }
