@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Fuselage.Interop;
 using Fuselage.Interop.IoUring;
@@ -135,9 +136,15 @@ public sealed unsafe partial class Ring
         void* arg = null;
         nuint argSize = 0;
         var baseFlags = IoUringEnterFlags.None;
+        // The kernel's timeout is relative and restarts with every call; a call that also submitted returns the
+        // count even when its wait timed out, so each further call waits only for what is left.
+        KernelTimespec remaining = default;
+        long deadline = 0;
         if (timeout != null)
         {
-            extArg.Ts = (ulong)timeout;
+            remaining = *timeout;
+            deadline = Stopwatch.GetTimestamp() + (long)((timeout->Seconds + timeout->Nanoseconds / 1e9) * Stopwatch.Frequency);
+            extArg.Ts = (ulong)&remaining;
             arg = &extArg;
             argSize = (nuint)sizeof(IoUringGeteventsArg);
             baseFlags |= IoUringEnterFlags.ExtArg;
@@ -165,6 +172,17 @@ public sealed unsafe partial class Ring
                 flags |= IoUringEnterFlags.GetEvents;
             if (toSubmit == 0 && flags == baseFlags)
                 return consumedTotal; // nothing to submit, nothing to wait for, nothing to flush
+            if (timeout != null)
+            {
+                long left = deadline - Stopwatch.GetTimestamp();
+                if (left <= 0)
+                {
+                    timedOut = true;
+                    return consumedTotal;
+                }
+                double seconds = (double)left / Stopwatch.Frequency;
+                remaining = new KernelTimespec { Seconds = (long)seconds, Nanoseconds = (long)((seconds - Math.Floor(seconds)) * 1e9) };
+            }
 
             int result = Libc.io_uring_enter(_ringFd, toSubmit, waitNow ? minComplete : 0, flags, arg, argSize);
             if (result >= 0)

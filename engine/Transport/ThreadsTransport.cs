@@ -127,6 +127,9 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
     {
         // Cancel first: once the completion is set, FuseServer disposes this transport (and _stop) at once.
         _stop.Cancel(); // the session is over for everyone once one worker sees it end
+        // A worker that failed leaves the others blocked in read(2), which nothing but the connection's end wakes:
+        // end it, or the transport would never complete and the mount would hang unserved.
+        if (error is not null) _mount.Abort();
         _completion.Exited(error);
     }
 
