@@ -152,7 +152,7 @@ public sealed unsafe partial class Ring
 
         int consumedTotal = 0;
         bool holdSubmissions = false; // after EAGAIN/EBUSY: only wait, let completions free kernel resources
-        while (true)
+        for (bool again = false; ; again = true)
         {
             uint toSubmit = holdSubmissions ? 0 : SubmissionsPending;
             bool waitNow = wait && CqReady < minComplete;
@@ -172,7 +172,7 @@ public sealed unsafe partial class Ring
                 flags |= IoUringEnterFlags.GetEvents;
             if (toSubmit == 0 && flags == baseFlags)
                 return consumedTotal; // nothing to submit, nothing to wait for, nothing to flush
-            if (timeout != null)
+            if (timeout != null && again)
             {
                 long left = deadline - Stopwatch.GetTimestamp();
                 if (left <= 0)

@@ -39,28 +39,11 @@ internal sealed class RingTransport : ITransport
     public void Start()
     {
         uint maxWrite = _options.MaxWrite ?? FuseConnection.MaxTransferLimit;
-        try
-        {
-            for (int i = 0; i < Math.Max(1, _options.Workers); i++)
-            {
-                // Every worker reads its own non-blocking clone: fuse_dev_read() ignores IOCB_NOWAIT, so on a blocking fd
-                // io_uring's "readable, read inline" path can lose the request to another reader and then sleep in the
-                // kernel on this worker's thread. With O_NONBLOCK that read returns EAGAIN and io_uring polls instead.
-                int fd = _mount.CloneFd(nonBlocking: true);
-                try { _workers.Add(new Worker(this, i, fd, ownsFd: true, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName))); }
-                catch { Libc.close(fd); throw; }
-            }
-        }
-        catch (Exception e)
-        {
-            // No thread runs yet (a clone failed: EMFILE, say): free what was made and complete, or teardown would
-            // wait for workers that never start.
-            foreach (var w in _workers) w.Dispose();
-            _workers.Clear();
-            _completion.Fail(e);
-            throw;
-        }
-        _completion.Starting(_workers.Count);
+        // Every worker reads its own non-blocking clone: fuse_dev_read() ignores IOCB_NOWAIT, so on a blocking fd
+        // io_uring's "readable, read inline" path can lose the request to another reader and then sleep in the
+        // kernel on this worker's thread. With O_NONBLOCK that read returns EAGAIN and io_uring polls instead.
+        _completion.MakeWorkers(_workers, Math.Max(1, _options.Workers), () => _mount.CloneFd(nonBlocking: true),
+            (i, fd) => new Worker(this, i, fd, maxWrite, _stats?.AddSource(_options.Workers > 1 ? $"{_sourceName}/{i}" : _sourceName)));
         foreach (var w in _workers) w.Start();
         foreach (var w in _workers) w.WaitStarted();
     }
@@ -107,7 +90,6 @@ internal sealed class RingTransport : ITransport
         private readonly RingTransport _owner;
         private readonly int _index;
         private readonly int _fd;
-        private readonly bool _ownsFd;
         private readonly long[]? _counts;
         private readonly WorkerRequests _requests;
         // Requests neither read into, nor being served, nor being replied. Only one READ is kept posted per worker:
@@ -130,13 +112,12 @@ internal sealed class RingTransport : ITransport
         private long _lastLook;
         private long _previousWakeUpsSeen = -1;
 
-        public Worker(RingTransport owner, int index, int fd, bool ownsFd, uint maxWrite, long[]? counts)
+        public Worker(RingTransport owner, int index, int fd, uint maxWrite, long[]? counts)
             : base($"fuselage-ring-{index}")
         {
             _owner = owner;
             _index = index;
             _fd = fd;
-            _ownsFd = ownsFd;
             _counts = counts;
             _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
             foreach (var r in _requests.All) r.FileIo = this;
@@ -362,7 +343,7 @@ internal sealed class RingTransport : ITransport
         public override void Dispose()
         {
             base.Dispose();
-            if (_ownsFd) Libc.close(_fd);
+            Libc.close(_fd);
             _requests.Dispose();
         }
     }

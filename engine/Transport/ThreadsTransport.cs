@@ -52,28 +52,11 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         _maxWorkers = MaxWorkersFor(_options);
         lock (_growing)
         {
-            try
-            {
-                for (int i = 0; i < initial; i++)
-                {
-                    // Every worker reads a clone of its own, the first too: a worker still inside a method when teardown
-                    // gives up on it must not later reply on the mount's fd, closed by then and maybe another file's number.
-                    int fd = _mount.CloneFd();
-                    try { _workers.Add(new Worker(this, i, fd, _maxWrite, _stats?.AddSource($"threads/{i}"))); }
-                    catch { Libc.close(fd); throw; }
-                }
-            }
-            catch (Exception e)
-            {
-                // No thread runs yet (a clone failed: EMFILE, say): free what was made and complete, or teardown would
-                // wait for workers that never start.
-                foreach (var w in _workers) w.Dispose();
-                _workers.Clear();
-                _completion.Fail(e);
-                throw;
-            }
+            // Every worker reads a clone of its own, the first too: a worker still inside a method when teardown gives
+            // up on it must not later reply on the mount's fd, closed by then and maybe another file's number.
+            _completion.MakeWorkers(_workers, initial, () => _mount.CloneFd(),
+                (i, fd) => new Worker(this, i, fd, _maxWrite, _stats?.AddSource($"threads/{i}")));
             _workerCount = _workers.Count;
-            _completion.Starting(_workers.Count);
             foreach (var w in _workers) w.Thread.Start();
         }
     }

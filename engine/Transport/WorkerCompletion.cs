@@ -1,3 +1,5 @@
+using Fuselage.Interop;
+
 namespace Fuselage.Transport;
 
 /// <summary>
@@ -13,6 +15,32 @@ internal sealed class WorkerCompletion
     public Task Task => _done.Task;
 
     public void Starting(int workers) => Volatile.Write(ref _running, workers);
+
+    /// <summary>
+    /// Makes a transport's first <paramref name="count"/> workers, each on a /dev/fuse clone of its own, and counts them.
+    /// If one cannot be made (a clone fails: EMFILE, say), those made are freed and the transport completes with the
+    /// error, or teardown would wait for workers that never start.
+    /// </summary>
+    public void MakeWorkers<TWorker>(List<TWorker> workers, int count, Func<int> cloneFd, Func<int, int, TWorker> make) where TWorker : IDisposable
+    {
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int fd = cloneFd();
+                try { workers.Add(make(i, fd)); }
+                catch { Libc.close(fd); throw; }
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var w in workers) w.Dispose();
+            workers.Clear();
+            Fail(e);
+            throw;
+        }
+        Starting(workers.Count);
+    }
 
     /// <summary>Counts one more worker, unless every worker has exited already (the transport is then complete).</summary>
     public bool TryAdd()

@@ -128,6 +128,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private readonly struct Lease(PassthroughFs? fs, Inode? node, int fd) : IDisposable
     {
         public readonly int Fd = fd;
+        public Inode? Node => node;
         public void Dispose() => fs?.Return(node!);
     }
 
@@ -552,9 +553,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         if (rc < 0) return new(rc);
         using (pf)
         {
-            var victim = HoldVictim(pf.Fd, name, out var held);
+            var victim = HoldVictim(pf.Fd, name);
             int result = Libc.UnlinkAt(pf.Fd, name, flags) < 0 ? Err() : 0;
-            ReleaseVictim(victim, held, removed: result == 0);
+            ReleaseVictim(victim, removed: result == 0);
             return new(result);
         }
     }
@@ -563,13 +564,12 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     /// Holds the inode a name leads to (its fd open) while that name is removed or replaced: the removal may take the
     /// last route to it with it (neither a handle of an unlinked inode nor its old (parent, name) opens again).
     /// </summary>
-    private Inode? HoldVictim(int parentFd, ReadOnlySpan<byte> name, out Lease lease)
+    private Lease HoldVictim(int parentFd, ReadOnlySpan<byte> name)
     {
-        lease = default;
-        if (Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0) return null;
+        if (Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0) return default;
         Inode? n;
-        lock (_lock) if (!_byKey.TryGetValue((st.Dev, st.Ino), out n) || n.Pinned) return null;
-        return Acquire(n, out lease) < 0 ? null : n;
+        lock (_lock) if (!_byKey.TryGetValue((st.Dev, st.Ino), out n) || n.Pinned) return default;
+        return Acquire(n, out var lease) < 0 ? default : lease;
     }
 
     /// <summary>
@@ -577,9 +577,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     /// outside the LRU, until the kernel forgets it. Any other goes back to the cache: a failed rmdir or the unlink of
     /// one of several links must not hold an fd per inode (the process may open only 20,000 files).
     /// </summary>
-    private void ReleaseVictim(Inode? n, Lease lease, bool removed)
+    private void ReleaseVictim(Lease lease, bool removed)
     {
-        if (n is null) return;
+        if (lease.Node is not { } n) return;
         if (removed && (n.Handle is null || (Libc.FStatAt(lease.Fd, default, out var st, StatFlags) == 0 && st.Nlink == 0)))
         {
             lock (_lock)
@@ -611,11 +611,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (rc < 0) return new(rc);
             using (b)
             {
-                Inode? victim = null;
-                Lease held = default;
-                if ((flags & 2) == 0) victim = HoldVictim(b.Fd, newName, out held); // the target may be replaced
+                var victim = (flags & 2) == 0 ? HoldVictim(b.Fd, newName) : default; // the target may be replaced
                 int result = Libc.RenameAt2(a.Fd, name, b.Fd, newName, flags) < 0 ? Err() : 0;
-                ReleaseVictim(victim, held, removed: result == 0);
+                ReleaseVictim(victim, removed: result == 0);
                 if (result < 0) return new(result);
                 UpdateName(b.Fd, np, newName);
                 if ((flags & 2) != 0) UpdateName(a.Fd, p, name); // RENAME_EXCHANGE moved the other one too
