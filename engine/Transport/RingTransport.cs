@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Fuselage.Interop;
 using Fuselage.Interop.IoUring;
 using Fuselage.Ring;
@@ -9,7 +10,7 @@ namespace Fuselage.Transport;
 /// /dev/fuse fd. It keeps one READ posted into an idle request, writes replies through the same ring, and runs the
 /// filesystem's file I/O (<see cref="Request.ReadFileAsync"/>) there too, so a worker never blocks in a syscall.
 /// The first worker always reads; each further one reads only while the one before it is loaded, or sees requests
-/// of several origins interleave.
+/// of several origins interleave while its methods keep it busy.
 /// </summary>
 internal sealed class RingTransport : ITransport
 {
@@ -71,16 +72,22 @@ internal sealed class RingTransport : ITransport
         // Every posted READ is woken by every new request and one of them wins, so at low queue depth a second reader
         // only moves each request to the other CPU: measured at QD1, 2 readers served 15-30% fewer requests than 1,
         // at 25% more CPU each. A worker asks for the next one whenever this many of its requests are in progress;
-        // the next one stops reading ("parks") after an interval without such a demand.
-        private const int LoadToWakeNext = 2;
+        // the next one stops reading ("parks") after an interval without such a demand. Not at 2: two QD1 clients keep
+        // two file reads in flight on one worker that mostly sleeps, and a second reader there cost 8-17% more CPU
+        // per read at 5-10% fewer reads (1.63 against 1.08 context switches per read).
+        private const int LoadToWakeNext = 3;
         // Methods that run on the worker's thread never leave two requests in progress, yet requests of several origins
         // can be waiting at once: several client threads, or one thread and the kernel's background requests (a
         // close's RELEASE, pid 0, while the thread already LOOKs UP its next file). A second reader then serves one
         // while the first is busy or not yet awake; creating files, measured +35% with one thread or two. Seen as
         // requests whose fuse_in_header.pid differs from the one read before: at least this many in an interval...
         private const int InterleavedToWakeNext = 8;
-        // ...and at least one in this many of the worker's requests (one thread's odd request from elsewhere stays below).
+        // ...and at least one in this many of the worker's requests (one thread's odd request from elsewhere stays below)...
         private const int InterleavedShareDivisor = 4;
+        // ...while the worker spent at least this share of the interval running methods, outside io_uring_enter. Only
+        // then can a request wait for it: creating files it was 9-51%, reading files (their reads are in the kernel,
+        // and the worker sleeps) 1-2%, where interleaving clients are no reason to wake another reader.
+        private const double MethodShareToWakeNext = 0.05;
         // How often a worker after the first looks again: whether it is still in demand, or (parked) whether the worker
         // before it is stuck in a method that blocks its thread.
         private const int IntervalMilliseconds = 50;
@@ -100,8 +107,10 @@ internal sealed class RingTransport : ITransport
         private bool _sessionOver;
         private int _servedInInterval;
         private int _interleavedInInterval; // requests whose client thread differs from the last one any worker read
-        private bool _clientsInterleave;    // as measured over the last whole interval
+        private bool _clientsInterleave;    // as measured over the last whole interval, while methods kept this worker busy
         private long _interleavingSince;
+        private long _methodTicks, _waitTicks; // Stopwatch ticks outside and inside io_uring_enter in this interval
+        private long _waitEnded = Stopwatch.GetTimestamp();
 
         // Shared with the neighbouring workers (see LoadToWakeNext).
         private volatile bool _waiting;   // in io_uring_enter, not running a method
@@ -166,8 +175,12 @@ internal sealed class RingTransport : ITransport
                 // READ is posted: then a request, a wake-up or the session's end is bound to come.
                 uint waitFor = 1 + (_readInto is not null ? (uint)_repliesQueued : 0);
                 _repliesQueued = 0;
+                long waitBegan = Stopwatch.GetTimestamp();
+                _methodTicks += waitBegan - _waitEnded;
                 if (_index > 0) timedOut = !ring.SubmitAndWait(waitFor, Interval);
                 else ring.SubmitAndWait(waitFor);
+                _waitEnded = Stopwatch.GetTimestamp();
+                _waitTicks += _waitEnded - waitBegan;
                 // Counted before _waiting clears (IsStuck reads them the other way round): one that just woke is not stuck.
                 Volatile.Write(ref _wakeUps, _wakeUps + 1);
                 _waiting = false;
@@ -225,8 +238,10 @@ internal sealed class RingTransport : ITransport
         {
             if (now - _interleavingSince < IntervalMilliseconds) return;
             _clientsInterleave = _interleavedInInterval >= InterleavedToWakeNext
-                && _interleavedInInterval * InterleavedShareDivisor >= _servedInInterval;
+                && _interleavedInInterval * InterleavedShareDivisor >= _servedInInterval
+                && _methodTicks >= MethodShareToWakeNext * (_methodTicks + _waitTicks);
             _interleavedInInterval = _servedInInterval = 0;
+            _methodTicks = _waitTicks = 0;
             _interleavingSince = now;
         }
 
