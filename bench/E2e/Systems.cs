@@ -48,7 +48,7 @@ public abstract class DaemonSystem : SystemUnderTest
         Directory.CreateDirectory(mountpoint);
         Mounts.Unmount(mountpoint); // a leftover from an interrupted run
         _output.Clear();
-        var psi = Command(source, mountpoint);
+        var psi = InSessionOfItsOwn(Command(source, mountpoint));
         psi.RedirectStandardOutput = psi.RedirectStandardError = true;
         psi.UseShellExecute = false;
         var daemon = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {psi.FileName}");
@@ -68,6 +68,19 @@ public abstract class DaemonSystem : SystemUnderTest
             throw new DaemonFailedException($"{Name} did not mount: {string.Join(" | ", _output.TakeLast(5))}");
         }
         return mountpoint;
+    }
+
+    /// <summary>
+    /// Runs the daemon through setsid(1), which execs it in place (same pid) in a new session. A terminal's Ctrl-C or
+    /// hang-up then reaches only the runner, which stops the workload and unmounts each daemon in turn; in the runner's
+    /// process group a daemon would end under a running fio.
+    /// </summary>
+    private static ProcessStartInfo InSessionOfItsOwn(ProcessStartInfo command)
+    {
+        var psi = new ProcessStartInfo("setsid");
+        psi.ArgumentList.Add(command.FileName);
+        foreach (var a in command.ArgumentList) psi.ArgumentList.Add(a);
+        return psi;
     }
 
     public override void Unmount()
