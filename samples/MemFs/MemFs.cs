@@ -627,6 +627,7 @@ public sealed class MemFs : FileSystem
     /// <summary>Zeroes [from, to) inside existing chunks and drops chunks the range covers entirely.</summary>
     private void Zero(Node n, long from, long to)
     {
+        if (from >= to) return; // a hole punched past the end of file: [from, Size) is empty
         var chunks = n.Chunks!;
         for (int i = LowerBound(chunks, from / ChunkSize); i < chunks.Count;)
         {

@@ -32,6 +32,7 @@ internal static class Posix
     [DllImport(C, SetLastError = true)] private static extern int removexattr(string path, string name);
     [DllImport(C, SetLastError = true)] private static extern long lseek(int fd, long offset, int whence);
     [DllImport(C, SetLastError = true)] private static extern int kill(int pid, int sig);
+    [DllImport(C, SetLastError = true)] private static extern int fallocate(int fd, int mode, long offset, long length);
 
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECT = 0x4000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
     public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
@@ -62,6 +63,7 @@ internal static class Posix
     public static int Fsync(int fd) => R(fsync(fd));
     public static int Chmod(string path, uint mode) => R(chmod(path, mode));
     public static long Lseek(int fd, long offset, int whence) => R(lseek(fd, offset, whence));
+    public static int Fallocate(int fd, int mode, long offset, long length) => R(fallocate(fd, mode, offset, length));
 
     public static string? ReadLink(string path)
     {
