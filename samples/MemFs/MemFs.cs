@@ -631,17 +631,17 @@ public sealed class MemFs : FileSystem
         var chunks = n.Chunks!;
         for (int i = LowerBound(chunks, from / ChunkSize); i < chunks.Count;)
         {
-            long index = chunks.Keys[i];
-            long start = index * ChunkSize, end = start + ChunkSize;
+            long start = chunks.Keys[i] * ChunkSize;
             if (start >= to) break;
-            if (from <= start && to >= end)
+            // [a, b) within the chunk, from its start: start + ChunkSize overflows for the last chunk below 2^63.
+            long a = Math.Max(from - start, 0), b = Math.Min(to - start, ChunkSize);
+            if (a == 0 && b == ChunkSize)
             {
                 chunks.RemoveAt(i);
                 _allocatedChunks--;
                 continue;
             }
-            long a = Math.Max(from, start), b = Math.Min(to, end);
-            chunks.Values[i].AsSpan((int)(a - start), (int)(b - a)).Clear();
+            chunks.Values[i].AsSpan((int)a, (int)(b - a)).Clear();
             i++;
         }
     }
@@ -712,7 +712,8 @@ public sealed class MemFs : FileSystem
             }
             long hole = index;
             while (i < chunks.Count && chunks.Keys[i] == hole) { i++; hole++; }
-            long holeAt = Math.Max(offset, hole * ChunkSize);
+            // Past the last chunk below 2^63 (hole * ChunkSize would overflow), the hole is the end of file.
+            long holeAt = hole > long.MaxValue / ChunkSize ? long.MaxValue : Math.Max(offset, hole * ChunkSize);
             request.SeekOffset = (ulong)Math.Min(holeAt, n.Size);
             return Success;
         }

@@ -56,4 +56,39 @@ public class SampleEdgeCaseTests
         OnTmpfs(PunchPastEndOfFile);
         OnMount(new MemFs(), PunchPastEndOfFile);
     }
+
+    // ------------------------------------------------------------ MemFs: the last chunk below 2^63
+
+    private const long Top = long.MaxValue; // 2^63 - 1: the largest file size
+
+    private static void LastChunk(string d, bool seekHole)
+    {
+        int fd = Posix.Open(Path.Combine(d, "top"), Posix.O_CREAT | Posix.O_RDWR);
+        Assert.True(fd >= 0, $"create: {fd}");
+        try
+        {
+            long at = Top - 20;
+            Assert.Equal(10, Posix.PWrite(fd, "abcdefghij"u8.ToArray(), at)); // the file ends at 2^63 - 10
+            if (seekHole)
+            {
+                // tmpfs (6.18) answers this with a negative offset (its own page rounding overflows there): MemFs only.
+                Assert.Equal(Top - 10, Posix.Lseek(fd, at, SEEK_HOLE));
+                Assert.Equal(at, Posix.Lseek(fd, at, SEEK_DATA));
+            }
+            // Two bytes at the start of the chunk the data is in, then five of the data.
+            Assert.Equal(0, Posix.Fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (Top & ~0xFFFFL), 2));
+            Assert.Equal(0, Posix.Fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, 5));
+            var buf = new byte[10];
+            Assert.Equal(10, Posix.PRead(fd, buf, at));
+            Assert.Equal("\0\0\0\0\0fghij"u8.ToArray(), buf);
+        }
+        finally { Posix.Close(fd); }
+    }
+
+    [Fact]
+    public void The_last_64_KiB_below_2_pow_63_are_punched_and_sought_exactly_on_MemFs()
+    {
+        OnTmpfs(d => LastChunk(d, seekHole: false));
+        OnMount(new MemFs(), d => LastChunk(d, seekHole: true));
+    }
 }
