@@ -479,15 +479,18 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     /// when running as root, give the node to the caller like the kernel would.</summary>
     private void FixNew(int parentFd, Inode parent, ReadOnlySpan<byte> name, Request request, uint wantedPerm, ref FuseEntryOut e)
     {
-        bool changed = false;
-        if ((e.Attr.Mode & 0x1FF) != (wantedPerm & 0x1FF) && (e.Attr.Mode & S_IFMT) != 0xA000)
-            changed |= Libc.FChmodAt(parentFd, name, (e.Attr.Mode & 0xE00) | (wantedPerm & 0x1FF), 0) == 0;
+        // The set-ID and sticky bits as made, the permission bits as asked. The owner changes first: a chown drops
+        // a file's set-user-ID and set-group-ID bits, even root's, so a mode set before it would lose them.
+        uint mode = (e.Attr.Mode & 0xE00) | (wantedPerm & 0x1FF);
         if (_asRoot && (e.Attr.Uid != request.Uid || e.Attr.Gid != request.Gid))
         {
             uint gid = (Dir(parent) & S_ISGID) != 0 ? uint.MaxValue : request.Gid;
-            changed |= Libc.FChownAt(parentFd, name, request.Uid, gid, Libc.AT_SYMLINK_NOFOLLOW) == 0;
+            if (Libc.FChownAt(parentFd, name, request.Uid, gid, Libc.AT_SYMLINK_NOFOLLOW) == 0
+                && Libc.FStatAt(parentFd, name, out var owned, Libc.AT_SYMLINK_NOFOLLOW) == 0) FillAttr(owned, ref e.Attr);
         }
-        if (changed && Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) == 0) FillAttr(st, ref e.Attr);
+        if ((e.Attr.Mode & 0xFFF) != mode && (e.Attr.Mode & S_IFMT) != 0xA000
+            && Libc.FChmodAt(parentFd, name, mode, 0) == 0
+            && Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) == 0) FillAttr(st, ref e.Attr);
 
         uint Dir(Inode p) => Libc.FStatAt(parentFd, default, out var ps, StatFlags) == 0 ? ps.Mode : 0;
     }

@@ -33,6 +33,8 @@ internal static class Posix
     [DllImport(C, SetLastError = true)] private static extern long lseek(int fd, long offset, int whence);
     [DllImport(C, SetLastError = true)] private static extern int kill(int pid, int sig);
     [DllImport(C, SetLastError = true)] private static extern int fallocate(int fd, int mode, long offset, long length);
+    [DllImport(C)] private static extern int setfsuid(uint fsuid);
+    [DllImport(C)] private static extern int setfsgid(uint fsgid);
 
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_APPEND = 0x400, O_DIRECT = 0x4000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
     public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
@@ -64,6 +66,27 @@ internal static class Posix
     public static int Chmod(string path, uint mode) => R(chmod(path, mode));
     public static long Lseek(int fd, long offset, int whence) => R(lseek(fd, offset, whence));
     public static int Fallocate(int fd, int mode, long offset, long length) => R(fallocate(fd, mode, offset, length));
+
+    /// <summary>
+    /// Runs <paramref name="client"/> on a thread of its own whose filesystem uid and gid are
+    /// <paramref name="uid"/>/<paramref name="gid"/> (setfsuid is per thread, unlike setuid): its creates reach a
+    /// filesystem as that user's, while the process stays root.
+    /// </summary>
+    public static void AsFsUser(uint uid, uint gid, Action client)
+    {
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            int oldGid = setfsgid(gid);
+            int oldUid = setfsuid(uid);
+            try { client(); }
+            catch (Exception e) { failure = e; }
+            finally { setfsuid((uint)oldUid); setfsgid((uint)oldGid); }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw new ClientCallFailedException(failure.Message, failure);
+    }
 
     public static string? ReadLink(string path)
     {

@@ -91,4 +91,49 @@ public class SampleEdgeCaseTests
         OnTmpfs(d => LastChunk(d, seekHole: false));
         OnMount(new MemFs(), d => LastChunk(d, seekHole: true));
     }
+
+    // ------------------------------------------------------------ PassthroughFs: set-ID bits of another user's create
+
+    private static void CreateSetIdAsAnotherUser(string d)
+    {
+        // Group nobody's, so a set-group-ID create of nobody's is not stripped by the kernel; 01777: anyone may create.
+        Assert.Equal(0, Libc.FChownAt(Libc.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(d), 0, 65534, 0));
+        Assert.Equal(0, Posix.Chmod(d, 0x3FF));
+        Posix.AsFsUser(65534, 65534, () =>
+        {
+            int fd = Posix.Open(Path.Combine(d, "setuid"), Posix.O_CREAT | Posix.O_EXCL | Posix.O_WRONLY, 0x9ED); // 04755
+            Assert.True(fd >= 0, $"create: {fd}");
+            Posix.Close(fd);
+            fd = Posix.Open(Path.Combine(d, "setgid"), Posix.O_CREAT | Posix.O_EXCL | Posix.O_WRONLY, 0x5ED); // 02755
+            Assert.True(fd >= 0, $"create: {fd}");
+            Posix.Close(fd);
+        });
+        Assert.Equal(0, Posix.LStat(Path.Combine(d, "setuid"), out var st));
+        Assert.Equal(0x8000u | 0x9ED, st.Mode);
+        Assert.Equal(0, Posix.LStat(Path.Combine(d, "setgid"), out st));
+        Assert.Equal(0x8000u | 0x5ED, st.Mode);
+        Assert.Equal(65534u, Owner(Path.Combine(d, "setuid")));
+    }
+
+    private static uint Owner(string path)
+    {
+        Assert.Equal(0, Libc.FStatAt(Libc.AT_FDCWD, System.Text.Encoding.UTF8.GetBytes(path), out var st, Libc.AT_SYMLINK_NOFOLLOW));
+        return st.Uid;
+    }
+
+    [SkippableFact]
+    public void A_file_another_user_creates_set_user_id_keeps_the_bit_on_PassthroughFs_as_on_tmpfs()
+    {
+        Skip.IfNot(Libc.geteuid() == 0, "only root serves another user's create");
+        OnTmpfs(CreateSetIdAsAnotherUser);
+        OnMount(new MemFs(), CreateSetIdAsAnotherUser);
+        string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
+        try
+        {
+            using var fs = new PassthroughFs(source);
+            OnMount(fs, CreateSetIdAsAnotherUser);
+            Assert.Equal((UnixFileMode)0x9ED, File.GetUnixFileMode(Path.Combine(source, "setuid"))); // on the source too
+        }
+        finally { Directory.Delete(source, recursive: true); }
+    }
 }
