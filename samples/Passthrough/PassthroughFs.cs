@@ -558,7 +558,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         {
             var victim = HoldVictim(pf.Fd, name);
             int result = Libc.UnlinkAt(pf.Fd, name, flags) < 0 ? Err() : 0;
-            ReleaseVictim(victim, removed: result == 0);
+            ReleaseVictim(victim, removed: result == 0, pf.Node!, name);
             return new(result);
         }
     }
@@ -576,14 +576,16 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     }
 
     /// <summary>
-    /// After the removal: an inode it left unreachable (no link left, or no handle to reopen it by) keeps its fd,
-    /// outside the LRU, until the kernel forgets it. Any other goes back to the cache: a failed rmdir or the unlink of
-    /// one of several links must not hold an fd per inode (the process may open only 20,000 files).
+    /// After the removal of <paramref name="name"/> in <paramref name="parent"/>: an inode it left unreachable (no
+    /// link left, or no handle to reopen it by and that name was its route) keeps its fd, outside the LRU, until the
+    /// kernel forgets it. Any other goes back to the cache: a failed rmdir or the unlink of one of several links must
+    /// not hold an fd per inode (the process may open only 20,000 files).
     /// </summary>
-    private void ReleaseVictim(Lease lease, bool removed)
+    private void ReleaseVictim(Lease lease, bool removed, Inode parent, ReadOnlySpan<byte> name)
     {
         if (lease.Node is not { } n) return;
-        if (removed && (n.Handle is null || (Libc.FStatAt(lease.Fd, default, out var st, StatFlags) == 0 && st.Nlink == 0)))
+        if (removed && (Libc.FStatAt(lease.Fd, default, out var st, StatFlags) < 0 || st.Nlink == 0
+            || (n.Handle is null && RouteIs(n, parent, name))))
         {
             lock (_lock)
             {
@@ -595,6 +597,14 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             }
         }
         lease.Dispose();
+    }
+
+    /// <summary>Whether <paramref name="name"/> in <paramref name="parent"/> is the (parent, name) route <paramref name="n"/> is reopened by (or it has none).</summary>
+    private bool RouteIs(Inode n, Inode parent, ReadOnlySpan<byte> name)
+    {
+        lock (_lock)
+            return n.Parent is not { } p || n.Name is null
+                || (p.Dev == parent.Dev && p.Ino == parent.Ino && name.SequenceEqual(n.Name));
     }
 
     public override ValueTask<int> Unlink(Request request, ulong parent, ReadOnlySpan<byte> name) => Remove(parent, name, 0);
@@ -616,7 +626,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             {
                 var victim = (flags & 2) == 0 ? HoldVictim(b.Fd, newName) : default; // the target may be replaced
                 int result = Libc.RenameAt2(a.Fd, name, b.Fd, newName, flags) < 0 ? Err() : 0;
-                ReleaseVictim(victim, removed: result == 0);
+                ReleaseVictim(victim, removed: result == 0, np, newName);
                 if (result < 0) return new(result);
                 UpdateName(b.Fd, np, newName);
                 if ((flags & 2) != 0) UpdateName(a.Fd, p, name); // RENAME_EXCHANGE moved the other one too

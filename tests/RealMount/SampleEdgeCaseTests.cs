@@ -136,4 +136,39 @@ public class SampleEdgeCaseTests
         }
         finally { Directory.Delete(source, recursive: true); }
     }
+
+    // ------------------------------------------------------------ PassthroughFs: fds pinned by unlinking another link
+
+    [Fact]
+    public void Unlinking_one_of_two_links_pins_no_fd_when_the_other_is_the_route_kept()
+    {
+        const int files = 200;
+        string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
+        try
+        {
+            using var fs = new PassthroughFs(source, fdCacheCapacity: 16, PassthroughFs.InodeKeying.ParentAndName);
+            using var m = new MountedFs(fs, TransportKind.Ring);
+            m.Run(() =>
+            {
+                // cp -al tree snapshot; rm -rf tree: every inode keeps a link, and the kernel keeps knowing it.
+                Directory.CreateDirectory(m.PathOf("tree"));
+                Directory.CreateDirectory(m.PathOf("snapshot"));
+                for (int i = 0; i < files; i++) File.WriteAllText(m.PathOf($"tree/f{i}"), $"content {i}");
+                for (int i = 0; i < files; i++) Assert.Equal(0, Posix.Link(m.PathOf($"tree/f{i}"), m.PathOf($"snapshot/f{i}")));
+                for (int i = 0; i < files; i++) Assert.Equal(0, Posix.Unlink(m.PathOf($"tree/f{i}")));
+                Assert.True(fs.PinnedFds == 0, $"{fs.PinnedFds} fds pinned for inodes still linked under snapshot/");
+                // Each stays reachable by the link it was last found by (the 16-fd cache makes most reopen).
+                for (int i = 0; i < files; i++)
+                {
+                    int fd = Posix.Open(m.PathOf($"snapshot/f{i}"), Posix.O_RDONLY);
+                    Assert.True(fd >= 0, $"open snapshot/f{i}: {fd}");
+                    var buf = new byte[64];
+                    long n = Posix.PRead(fd, buf, 0);
+                    Posix.Close(fd);
+                    Assert.Equal($"content {i}", System.Text.Encoding.UTF8.GetString(buf, 0, (int)Math.Max(0, n)));
+                }
+            });
+        }
+        finally { Directory.Delete(source, recursive: true); }
+    }
 }
