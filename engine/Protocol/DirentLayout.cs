@@ -9,7 +9,10 @@ internal static class DirentLayout
 {
     public const int DirentHeader = 24;     // FUSE_NAME_OFFSET
     public const int DirentPlusHeader = 152; // FUSE_NAME_OFFSET_DIRENTPLUS
-    public const int NameMax = 1024;         // FUSE_NAME_MAX: the kernel rejects longer names with EIO
+    /// <summary>FUSE_NAME_MAX (fs/fuse/fuse_i.h, PATH_MAX - 1 since Linux 6.14): the longest name the kernel takes in a
+    /// directory record (longer: EIO) and, once MAX_PAGES gives max_pages &gt; 1, in LOOKUP, INVAL_ENTRY and DELETE
+    /// (fc->name_max; FUSE_NAME_LOW_MAX, 1024, otherwise, where the kernel answers ENAMETOOLONG).</summary>
+    public const int NameMax = 4095;
 
     public static int RecordLength(int nameLength, bool plus) => ((plus ? DirentPlusHeader : DirentHeader) + nameLength + 7) & ~7;
 

@@ -74,8 +74,12 @@ public static class FuseProtocol
     /// <summary>FUSE_NAME_OFFSET_DIRENTPLUS: the name of a <see cref="FuseDirentplus"/> record starts here.</summary>
     public const int NameOffsetDirentplus = 152;
 
-    /// <summary>FUSE_NAME_MAX: longest name the kernel accepts in a directory record.</summary>
-    public const int NameMax = 1024;
+    /// <summary>FUSE_NAME_MAX (PATH_MAX - 1 since Linux 6.14): longest name the kernel accepts in a directory record,
+    /// and in LOOKUP and entry notifications once <see cref="FuseInitFlags.MaxPages"/> gives max_pages &gt; 1.</summary>
+    public const int NameMax = 4095;
+
+    /// <summary>FUSE_NAME_LOW_MAX: the kernel's name limit for LOOKUP and entry notifications without max_pages &gt; 1.</summary>
+    public const int NameLowMax = 1024;
 
     /// <summary>FUSE_DIRENT_ALIGN / FUSE_REC_ALIGN: round a record size up to 8 bytes.</summary>
     public static int RecordAlign(int size) => (size + 7) & ~7;

@@ -701,7 +701,8 @@ public class FuseAbiTests
         Assert.Equal(24, FuseProtocol.Compat22InitOutSize);
         Assert.Equal(24, FuseProtocol.NameOffset);
         Assert.Equal(152, FuseProtocol.NameOffsetDirentplus);
-        Assert.Equal(1024, FuseProtocol.NameMax);
+        Assert.Equal(4095, FuseProtocol.NameMax); // PATH_MAX - 1 (fs/fuse/fuse_i.h, Linux 6.14+)
+        Assert.Equal(1024, FuseProtocol.NameLowMax);
         Assert.Equal(256, FuseProtocol.IoctlMaxIov);
         Assert.Equal(4096, FuseProtocol.CuseInitInfoMax);
     }

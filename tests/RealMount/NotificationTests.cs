@@ -156,6 +156,28 @@ public class NotificationTests
         Assert.Equal(2, fs.LookupsOf("a")); // the name was dropped, not just marked: the kernel asked again
     }
 
+    [Fact]
+    public void Entry_notifications_take_the_long_names_the_kernel_looks_up()
+    {
+        // With MAX_PAGES and max_pages > 1 the kernel (6.14+) looks up, lists and takes in INVAL_ENTRY and DELETE
+        // names of up to PATH_MAX - 1 bytes (fc->name_max), not only 1024.
+        var fs = new ChangingFs();
+        using var m = MountLongCaching(fs, TransportKind.Threads);
+        string first = new('e', 2000);
+        string second = new('d', 4095 - m.Root.Length - 2); // the whole path, NUL included, within PATH_MAX
+        lock (fs.Files) { fs.Files[first] = (3, 5); fs.Files[second] = (4, 5); }
+
+        string firstPath = CachedThenRemoved(fs, m, first);
+        Assert.Equal(0, m.Server.Notify.InvalidateEntry(1, Encoding.ASCII.GetBytes(first)));
+        m.Run(() => Assert.Equal(-Errno.ENOENT, Posix.LStat(firstPath, out _)));
+
+        string secondPath = CachedThenRemoved(fs, m, second);
+        Assert.Equal(0, m.Server.Notify.Delete(1, 4, Encoding.ASCII.GetBytes(second)));
+        m.Run(() => Assert.Equal(-Errno.ENOENT, Posix.LStat(secondPath, out _)));
+
+        Assert.Equal(-Errno.EINVAL, m.Server.Notify.InvalidateEntry(1, new byte[4096])); // past PATH_MAX - 1
+    }
+
     [Theory]
     [MemberData(nameof(Transports))]
     public void Stored_data_is_read_from_the_page_cache_and_retrieved_back(TransportKind transport)
