@@ -29,6 +29,8 @@ internal sealed class Dispatcher
 
     public CoherencyPolicy Policy { get; }
     public FuseConnection? Connection { get; private set; }
+    /// <summary>The mount has default_permissions (set before mounting): INIT may grant ALLOW_IDMAP.</summary>
+    internal bool DefaultPermissions { get; set; }
     public bool IsInitialized => Volatile.Read(ref _initialized) != 0;
 
     /// <summary>Raised once INIT is answered (transports that set up more queues wait for it).</summary>
@@ -605,7 +607,7 @@ internal sealed class Dispatcher
             conn.MaxWrite = bufferedWrite;
         }
         if (_options.RequireUring) conn.Requested |= FuseInitFlags.OverIoUring;
-        conn.Negotiate(Policy, _options.RequireUring);
+        conn.Negotiate(Policy, _options.RequireUring, DefaultPermissions);
         foreach (var refusal in conn.Refusals) _log($"fuselage: INIT: not granted {refusal}");
         if (Policy.Unsupported is { } why) return RefuseInit(why);
         if (_options.RequireUring && (conn.Granted & FuseInitFlags.OverIoUring) == 0)

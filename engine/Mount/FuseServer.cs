@@ -55,7 +55,9 @@ public sealed class FuseServer : IDisposable
         _dispatcher = new Dispatcher(_fs, Options, Math.Max(1, Options.Depth) * queues + 8);
         _dispatcher.Initialized += conn => _ready.TrySetResult(conn);
         _dispatcher.InitRefused += reason => _ready.TrySetException(new IOException(reason));
-        Mount = FuseMount.Mount(mountpoint, mountOptions ?? new MountOptions());
+        mountOptions ??= new MountOptions();
+        _dispatcher.DefaultPermissions = mountOptions.DefaultPermissions;
+        Mount = FuseMount.Mount(mountpoint, mountOptions);
         _notifications = new Notifications(Mount);
         var dispatcher = _dispatcher;
         _fs.BackingFiles = new BackingFiles(Mount, () => dispatcher.Connection is { } c && (c.Granted & FuseInitFlags.Passthrough) != 0, dispatcher.Log);

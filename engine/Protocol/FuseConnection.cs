@@ -68,8 +68,9 @@ public sealed class FuseConnection
         _ => null,
     };
 
-    /// <summary>Intersects requested with offered and with what the engine supports; fills <see cref="Granted"/> and <see cref="Refusals"/>.</summary>
-    internal void Negotiate(CoherencyPolicy policy, bool uringTransport)
+    /// <summary>Intersects requested with offered and with what the engine supports; fills <see cref="Granted"/> and <see cref="Refusals"/>.
+    /// <paramref name="defaultPermissions"/>: the mount has the default_permissions option.</summary>
+    internal void Negotiate(CoherencyPolicy policy, bool uringTransport, bool defaultPermissions = false)
     {
         var wanted = Requested | policy.RequiredInitFlags;
         var granted = FuseInitFlags.None;
@@ -80,6 +81,10 @@ public sealed class FuseConnection
             if (flag is FuseInitFlags.InitExt or FuseInitFlags.BigWrites) { granted |= flag; continue; }
             string? reason = EngineRefuses(flag, policy, uringTransport)
                 ?? ((Offered & flag) == 0 ? "the kernel did not offer it" : null);
+            // The kernel fails the whole connection (process_init_reply: ok = false) when the reply has ALLOW_IDMAP and
+            // default_permissions is off; POSIX_ACL (bit 20, decided before this one) turns it on.
+            if (reason is null && flag == FuseInitFlags.AllowIdmap && !defaultPermissions && (granted & FuseInitFlags.PosixAcl) == 0)
+                reason = "idmapped mounts need the default_permissions mount option (or POSIX ACLs); the kernel would refuse the connection";
             if (reason is null) granted |= flag;
             else _refusals.Add($"{flag}: {reason}");
         }

@@ -85,4 +85,38 @@ public class EngineSmokeTests
         Assert.True(stats.CountOf(FuseOpcode.Lookup) > 0);
         Assert.True(stats.CountOf(FuseOpcode.Read) > 0);
     }
+
+    /// <summary>Asks for idmapped mounts (FUSE_ALLOW_IDMAP) at INIT.</summary>
+    private sealed class IdmapFs : FileSystem
+    {
+        public override void Init(FuseConnection connection) => connection.Requested |= FuseInitFlags.AllowIdmap;
+
+        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
+        {
+            if (ino != 1) return Error(Errno.ENOENT);
+            request.Attr.Ino = 1;
+            request.Attr.Mode = 0x41ED;
+            request.Attr.Nlink = 2;
+            return Success;
+        }
+    }
+
+    [Fact]
+    public async Task Idmapped_mounts_are_granted_only_with_default_permissions_and_the_mount_works_either_way()
+    {
+        // process_init_reply() fails the whole connection (every call then ECONNREFUSED) when the reply has
+        // FUSE_ALLOW_IDMAP and the mount has no default_permissions (nor FUSE_POSIX_ACL, which implies it).
+        using (var m = new MountedFs(new IdmapFs(), TransportKind.Threads))
+        {
+            m.Run(() => Assert.Equal(0, Posix.LStat(m.Root, out _)));
+            var conn = await m.Server.Ready;
+            Assert.Equal(FuseInitFlags.None, conn.Granted & FuseInitFlags.AllowIdmap);
+            Assert.Contains(conn.Refusals, r => r.StartsWith("AllowIdmap") && r.Contains("default_permissions"));
+        }
+        using (var m = new MountedFs(new IdmapFs(), TransportKind.Threads, "default_permissions"))
+        {
+            m.Run(() => Assert.Equal(0, Posix.LStat(m.Root, out _)));
+            Assert.Equal(FuseInitFlags.AllowIdmap, (await m.Server.Ready).Granted & FuseInitFlags.AllowIdmap);
+        }
+    }
 }
