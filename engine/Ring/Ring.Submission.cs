@@ -67,7 +67,7 @@ public sealed unsafe partial class Ring
     public void CancelAll()
     {
         ThrowIfDisposed();
-        if (SqSpaceLeft == 0) Submit();
+        if (SqSpaceLeft == 0) MakeSqSpace(); // as GetSqe: a Submit alone leaves the SQ full on SQPOLL or after EAGAIN
         NextSqe().PrepareCancelAll(DisposeCancelUserData);
         Submit();
     }

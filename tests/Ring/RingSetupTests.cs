@@ -142,6 +142,31 @@ public class RingSetupTests
     }
 
     [Fact]
+    public void CancelAll_OnAFullSqPollRing_WaitsForRoom_InsteadOfOverwritingAQueuedSqe()
+    {
+        // One SQ slot: the NOP fills it, so CancelAll has to make room. Submitting does not make any on an SQPOLL ring
+        // (the kernel thread consumes the SQE when it gets to it), so the cancel must wait for the thread, not take the
+        // slot of the NOP the thread is about to read.
+        using var ring = new Ring(1, new RingOptions { Flags = IoUringSetupFlags.SqPoll });
+        Assert.True(ring.AcceptedFlags.HasFlag(IoUringSetupFlags.SqPoll));
+        Assert.Equal(1u, ring.SqEntries);
+        var seen = new List<ulong>();
+        for (ulong i = 1; i <= 20; i++) // overran in round 2 before the fix; few rounds keep the SQ thread's spinning short
+        {
+            ring.GetSqe().PrepareNop(i);
+            ring.CancelAll();
+            Assert.True(ring.SubmissionsPending <= ring.SqEntries, $"round {i}: {ring.SubmissionsPending} SQEs queued in an SQ of {ring.SqEntries}");
+            while (!seen.Contains(i))
+            {
+                Assert.True(ring.SubmitAndWait(1, TimeSpan.FromSeconds(30)), $"round {i}: the NOP never completed");
+                while (ring.TryReapCqe(out var cqe))
+                    seen.Add(cqe.UserData);
+            }
+        }
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (ulong)i), seen);
+    }
+
+    [Fact]
     public void GetSqe128_OnA64ByteRing_Throws()
     {
         using var ring = new Ring(4);
