@@ -97,6 +97,21 @@ public sealed unsafe partial class Ring
     public int ForEachCqe<THandler>(ref THandler handler) where THandler : struct, ICqeHandler
     {
         ThrowIfDisposed();
+        try
+        {
+            return ForEachCqeCore(ref handler);
+        }
+        catch
+        {
+            // The CQEs consumed before the handler threw (and the one it threw on) go back to the kernel now, or
+            // io_uring_enter would count them as still waiting and end every wait at once.
+            Volatile.Write(ref *_cqHead, _cqHeadLocal);
+            throw;
+        }
+    }
+
+    private int ForEachCqeCore<THandler>(ref THandler handler) where THandler : struct, ICqeHandler
+    {
         int handled = 0;
         while (true)
         {

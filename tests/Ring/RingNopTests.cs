@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Fuselage.Interop.IoUring;
 using Fuselage.Ring;
 
@@ -179,5 +180,49 @@ public class RingNopTests
         Assert.Equal([1UL, 2UL], first);
         Assert.Equal([3UL], second);
         Assert.Equal(1, ring.OperationsInFlight); // only the pipe READ: nothing was counted twice
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, long[] timespec);
+
+    private static TimeSpan ThreadCpuTime()
+    {
+        const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
+        var ts = new long[2];
+        Assert.Equal(0, ClockGetTime(ClockThreadCpuTime, ts));
+        return TimeSpan.FromTicks(ts[0] * TimeSpan.TicksPerSecond + ts[1] / 100);
+    }
+
+    private struct ThrowsAlways : ICqeHandler
+    {
+        public readonly void Handle(in IoUringCqe cqe) => throw new InvalidOperationException("handler failed");
+    }
+
+    [Fact]
+    public void AfterAHandlerThrew_AWaitWithNothingToComplete_Sleeps_InsteadOfSpinning()
+    {
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepareNop(1);
+        ring.SubmitAndWait(1);
+        var throwing = new ThrowsAlways();
+        Assert.Throws<InvalidOperationException>(() => ring.ForEachCqe(ref throwing));
+        Assert.Equal(0u, ring.CqReady); // the CQE counts as consumed...
+
+        // ...so the kernel must see it consumed too: io_uring_enter waits for min_complete CQEs past the shared CQ head,
+        // and a head left behind makes it return at once, every time, until the timeout.
+        var wait = TimeSpan.FromMilliseconds(300);
+        var cpuBefore = ThreadCpuTime();
+        Assert.False(ring.SubmitAndWait(1, wait));
+        var cpu = ThreadCpuTime() - cpuBefore;
+        Assert.True(cpu < wait / 3, $"the {wait.TotalMilliseconds} ms wait used {cpu.TotalMilliseconds} ms of CPU");
+        AssertNopRoundTripAfter(ring);
+    }
+
+    private static void AssertNopRoundTripAfter(Ring ring)
+    {
+        ring.GetSqe().PrepareNop(2);
+        var cqe = Assert.Single(RingAssert.WaitFor(ring, 1));
+        Assert.Equal(2UL, cqe.UserData);
+        Assert.Equal(0, ring.OperationsInFlight);
     }
 }
