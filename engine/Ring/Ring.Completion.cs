@@ -35,6 +35,11 @@ public sealed unsafe partial class Ring
                 continue;
             }
             ref IoUringCqe head = ref CqeAt(_cqHeadLocal);
+            if (IsPadding(in head))
+            {
+                ReleaseCqes(1);
+                continue;
+            }
             if (head.UserData >= ReservedUserDataStart)
             {
                 HandleInternalCqe(in head);
@@ -126,6 +131,9 @@ public sealed unsafe partial class Ring
             for (; head != tail; head++)
             {
                 ref IoUringCqe cqe = ref CqeAt(head);
+                if (IsPadding(in cqe))
+                    continue;
+                head += CqeSlots(in cqe) - 1; // the loop steps over the first slot
                 if (cqe.UserData >= ReservedUserDataStart)
                 {
                     HandleInternalCqe(in cqe);
@@ -149,13 +157,22 @@ public sealed unsafe partial class Ring
         uint head = _cqHeadLocal;
         for (uint i = 0; i < count; i++)
         {
-            ref IoUringCqe cqe = ref CqeAt(head + i);
-            if (cqe.UserData < ReservedUserDataStart)
+            ref IoUringCqe cqe = ref CqeAt(head);
+            if (cqe.UserData < ReservedUserDataStart && !IsPadding(in cqe))
                 AccountCompletion(cqe.Flags);
+            head += CqeSlots(in cqe);
         }
-        _cqHeadLocal = head + count;
+        _cqHeadLocal = head;
         Volatile.Write(ref *_cqHead, _cqHeadLocal);
     }
+
+    /// <summary>A CQE_MIXED ring's IORING_CQE_F_SKIP entry: it only fills the last slot before a wrap, no operation posted it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsPadding(in IoUringCqe cqe) => _cqeMixed && (cqe.Flags & IoUringCqeFlags.Skip) != 0;
+
+    /// <summary>CQ slots the CQE takes: two for a 32-byte CQE (IORING_CQE_F_32) on a CQE_MIXED ring, otherwise one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint CqeSlots(in IoUringCqe cqe) => _cqeMixed && (cqe.Flags & IoUringCqeFlags.Cqe32) != 0 ? 2u : 1u;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AccountCompletion(IoUringCqeFlags flags)

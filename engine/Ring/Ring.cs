@@ -71,6 +71,7 @@ public sealed unsafe partial class Ring : IDisposable
     private readonly uint _cqMask;
     private readonly byte* _cqes;
     private readonly int _cqeShift;
+    private readonly bool _cqeMixed; // CQE_MIXED: 32-byte CQEs take two slots, and F_SKIP entries pad before a wrap
     private uint _cqHeadLocal;
 
     private long _inFlight;
@@ -112,6 +113,7 @@ public sealed unsafe partial class Ring : IDisposable
         CqeSize = (flags & IoUringSetupFlags.Cqe32) != 0 ? IoUringConstants.Cqe32Size : IoUringConstants.CqeSize;
         _sqeShift = SqeSize == 128 ? 7 : 6;
         _cqeShift = CqeSize == 32 ? 5 : 4;
+        _cqeMixed = (flags & IoUringSetupFlags.CqeMixed) != 0;
 
         try
         {

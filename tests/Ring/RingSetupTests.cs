@@ -88,6 +88,42 @@ public class RingSetupTests
         }
     }
 
+    private struct Records(List<ulong> seen) : ICqeHandler
+    {
+        public readonly void Handle(in IoUringCqe cqe) => seen.Add(cqe.UserData);
+    }
+
+    [Fact]
+    public void CqeMixedRing_Delivers32ByteCqesOnce_AndSkipsTheWrapPadding()
+    {
+        const uint nopCqe32 = 1u << 5; // IORING_NOP_CQE32: the NOP posts a 32-byte CQE (two slots of a CQE_MIXED ring)
+        using var ring = new Ring(4, new RingOptions { Flags = IoUringSetupFlags.CqeMixed });
+        Assert.True(ring.AcceptedFlags.HasFlag(IoUringSetupFlags.CqeMixed));
+        Assert.Equal(8u, ring.CqEntries);
+        // Three slots a round over an 8-slot CQ: a 32-byte CQE lands on the last slot before the wrap in round 5,
+        // where the kernel posts a one-slot IORING_CQE_F_SKIP padding entry first.
+        for (ulong round = 0; round < 16; round++)
+        {
+            ref var big = ref ring.GetSqe().PrepareNop(100 + round);
+            big.NopFlags = nopCqe32;
+            ring.GetSqe().PrepareNop(200 + round);
+            Assert.True(ring.SubmitAndWait(3, TimeSpan.FromSeconds(30)));
+            var seen = new List<ulong>();
+            if (round % 2 == 0)
+            {
+                var handler = new Records(seen);
+                ring.ForEachCqe(ref handler);
+            }
+            else
+            {
+                while (ring.TryReapCqe(out var cqe))
+                    seen.Add(cqe.UserData);
+            }
+            Assert.Equal([100 + round, 200 + round], seen);
+            Assert.Equal(0, ring.OperationsInFlight);
+        }
+    }
+
     [Fact]
     public void Sqe128Ring_RunsNops_AndAUringCmdOnAnUnsupportingFileFailsInItsCqe()
     {
