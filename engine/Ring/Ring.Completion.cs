@@ -7,7 +7,14 @@ namespace Fuselage.Ring;
 public sealed unsafe partial class Ring
 {
     /// <summary>CQEs in the CQ ring not yet consumed (acquire-load of the kernel-written tail).</summary>
-    public uint CqReady => Volatile.Read(ref *_cqTail) - _cqHeadLocal;
+    public uint CqReady
+    {
+        get
+        {
+            ThrowIfDisposed(); // the CQ ring is unmapped once disposed
+            return Volatile.Read(ref *_cqTail) - _cqHeadLocal;
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref IoUringCqe CqeAt(uint index) => ref *(IoUringCqe*)(_cqes + ((nuint)(index & _cqMask) << _cqeShift));

@@ -8,10 +8,24 @@ namespace Fuselage.Ring;
 public sealed unsafe partial class Ring
 {
     /// <summary>Free SQ slots. Without SQPOLL the kernel moves the SQ head only inside io_uring_enter.</summary>
-    public uint SqSpaceLeft => SqEntries - (_sqeTail - Volatile.Read(ref *_sqHead));
+    public uint SqSpaceLeft
+    {
+        get
+        {
+            ThrowIfDisposed(); // the SQ ring is unmapped once disposed
+            return SqEntries - (_sqeTail - Volatile.Read(ref *_sqHead));
+        }
+    }
 
     /// <summary>SQEs handed out (or published) that the kernel has not consumed yet.</summary>
-    public uint SubmissionsPending => _sqeTail - Volatile.Read(ref *_sqHead);
+    public uint SubmissionsPending
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _sqeTail - Volatile.Read(ref *_sqHead);
+        }
+    }
 
     /// <summary>
     /// A zeroed 64-byte SQE (on an SQE128 ring, the first half of a zeroed 128-byte slot). When the SQ is full the

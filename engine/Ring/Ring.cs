@@ -203,10 +203,24 @@ public sealed unsafe partial class Ring : IDisposable
     public long OperationsInFlight => _inFlight;
 
     /// <summary>CQEs the kernel had to drop (stays 0 with IORING_FEAT_NODROP).</summary>
-    public uint CqOverflowDropped => Volatile.Read(ref *_cqOverflow);
+    public uint CqOverflowDropped
+    {
+        get
+        {
+            ThrowIfDisposed(); // the ring is unmapped once disposed
+            return Volatile.Read(ref *_cqOverflow);
+        }
+    }
 
     /// <summary>SQEs the kernel found invalid and skipped.</summary>
-    public uint SqDropped => Volatile.Read(ref *_sqDropped);
+    public uint SqDropped
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Volatile.Read(ref *_sqDropped);
+        }
+    }
 
     private static bool TryDropOptionalFlag(ref IoUringSetupFlags flags)
     {

@@ -153,4 +153,21 @@ public class RingWakeAndDisposeTests
         ring.Dispose();
         Assert.Throws<ObjectDisposedException>(() => ring.GetSqe());
     }
+
+    [Fact]
+    public void TheRingCounters_AfterDispose_ThrowObjectDisposed_InsteadOfReadingTheUnmappedRing()
+    {
+        var ring = new Ring(4);
+        ring.GetSqe().PrepareNop(1);
+        ring.Submit();
+        ring.Dispose();
+        // Each of these reads a word of the SQ/CQ ring mapping, which Dispose unmapped: before the fix the first one
+        // killed the process (AccessViolationException is not catchable), or read whatever was mapped there next.
+        Assert.Throws<ObjectDisposedException>(() => ring.SqSpaceLeft);
+        Assert.Throws<ObjectDisposedException>(() => ring.SubmissionsPending);
+        Assert.Throws<ObjectDisposedException>(() => ring.CqReady);
+        Assert.Throws<ObjectDisposedException>(() => ring.CqOverflowDropped);
+        Assert.Throws<ObjectDisposedException>(() => ring.SqDropped);
+        Assert.Equal(0, ring.OperationsInFlight); // ring-owned state, still readable (Dispose's contract relies on it)
+    }
 }
