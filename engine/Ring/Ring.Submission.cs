@@ -143,6 +143,9 @@ public sealed unsafe partial class Ring
     private int Enter(uint minComplete, bool wait, KernelTimespec* timeout, out bool timedOut)
     {
         timedOut = false;
+        // No more than the CQ holds can be ready at once: the kernel caps min_complete the same way (io_cqring_wait)
+        // and returns with the CQ full, which would never satisfy the CqReady check below.
+        minComplete = Math.Min(minComplete, CqEntries);
         ArmWakeIfNeeded();
         PublishSqes();
 

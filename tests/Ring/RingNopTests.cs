@@ -225,4 +225,27 @@ public class RingNopTests
         Assert.Equal(2UL, cqe.UserData);
         Assert.Equal(0, ring.OperationsInFlight);
     }
+
+    [Fact]
+    public void WaitingForMoreCompletionsThanTheCqHolds_ReturnsOnceTheCqIsFull_InsteadOfSpinning()
+    {
+        using var ring = new Ring(4); // CQ: 8 entries
+        Assert.Equal(8u, ring.CqEntries);
+        for (ulong i = 0; i < 12; i++)
+            ring.GetSqe().PrepareNop(i); // GetSqe submits by itself whenever the SQ is full
+
+        // Twelve can never be ready at once: the kernel caps min_complete at the CQ size and returns with the CQ full,
+        // the rest held in its overflow list until we reap.
+        var wait = TimeSpan.FromSeconds(2);
+        var cpuBefore = ThreadCpuTime();
+        Assert.True(ring.SubmitAndWait(12, wait), "the wait timed out with the CQ full");
+        Assert.True(ThreadCpuTime() - cpuBefore < wait / 4, "the wait spun");
+        Assert.Equal(ring.CqEntries, ring.CqReady);
+
+        var seen = new bool[12];
+        var handler = new CountingHandler(seen);
+        Assert.Equal(12, ring.ForEachCqe(ref handler));
+        Assert.All(seen, Assert.True);
+        Assert.Equal(0, ring.OperationsInFlight);
+    }
 }
