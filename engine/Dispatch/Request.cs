@@ -272,9 +272,11 @@ public sealed class Request : IValueTaskSource<int>
     /// <summary>
     /// Appends one READDIR record. Returns false (and writes nothing) when the kernel's buffer is full:
     /// stop listing then; the kernel asks again from <paramref name="nextOffset"/> of the last record added.
+    /// Throws <see cref="ArgumentException"/> for a name the kernel refuses (empty, over 4095 bytes, or with a '/').
     /// </summary>
     public bool AddDirEntry(ReadOnlySpan<byte> name, ulong ino, uint type, ulong nextOffset)
     {
+        DirentLayout.CheckEntryName(name);
         int recordLength = DirentLayout.RecordLength(name.Length, plus: false);
         if (_dirFull || _dirLength + recordLength > DirectoryLimit) { _dirFull = true; return false; }
         DirentLayout.WriteDirent(Payload.Slice(_dirLength, recordLength), name, ino, type, nextOffset);
@@ -285,10 +287,11 @@ public sealed class Request : IValueTaskSource<int>
     /// <summary>
     /// Appends one READDIRPLUS record and returns a reference to its entry (fill NodeId, Generation, Attr), or
     /// false when full. A record with a non-zero NodeId counts as a LOOKUP (except "." and ".."): the filesystem
-    /// must count it as one, as for <see cref="FileSystem.Lookup"/>.
+    /// must count it as one, as for <see cref="FileSystem.Lookup"/>. Names as for <see cref="AddDirEntry"/>.
     /// </summary>
     public bool AddDirEntryPlus(ReadOnlySpan<byte> name, in FuseEntryOut entry, ulong nextOffset)
     {
+        DirentLayout.CheckEntryName(name);
         int recordLength = DirentLayout.RecordLength(name.Length, plus: true);
         if (_dirFull || _dirLength + recordLength > DirectoryLimit) { _dirFull = true; return false; }
         var record = Payload.Slice(_dirLength, recordLength);

@@ -14,6 +14,17 @@ internal static class DirentLayout
     /// (fc->name_max; FUSE_NAME_LOW_MAX, 1024, otherwise, where the kernel answers ENAMETOOLONG).</summary>
     public const int NameMax = 4095;
 
+    /// <summary>
+    /// Throws for a name the kernel would refuse in a directory record: empty, longer than <see cref="NameMax"/>, or
+    /// holding a '/'. The kernel fails the whole listing with EIO for one such record (parse_dirfile, fuse_emit); the
+    /// exception says which name, where the caller would see only EIO.
+    /// </summary>
+    public static void CheckEntryName(ReadOnlySpan<byte> name)
+    {
+        if (name.Length is 0 or > NameMax || name.Contains((byte)'/'))
+            throw new ArgumentException($"a directory entry's name must be 1 to {NameMax} bytes without '/' (got {name.Length} bytes: \"{System.Text.Encoding.UTF8.GetString(name[..Math.Min(name.Length, 64)])}\"); the kernel would fail the whole listing", nameof(name));
+    }
+
     public static int RecordLength(int nameLength, bool plus) => ((plus ? DirentPlusHeader : DirentHeader) + nameLength + 7) & ~7;
 
     public static void WriteDirent(Span<byte> record, ReadOnlySpan<byte> name, ulong ino, uint type, ulong nextOffset)
