@@ -7,14 +7,9 @@ namespace Fuselage.Ring;
 public sealed unsafe partial class Ring
 {
     /// <summary>CQEs in the CQ ring not yet consumed (acquire-load of the kernel-written tail).</summary>
-    public uint CqReady
-    {
-        get
-        {
-            ThrowIfDisposed(); // the CQ ring is unmapped once disposed
-            return Volatile.Read(ref *_cqTail) - _cqHeadLocal;
-        }
-    }
+    public uint CqReady { get { ThrowIfDisposed(); return ReadyCqes; } } // the CQ ring is unmapped once disposed
+
+    private uint ReadyCqes => Volatile.Read(ref *_cqTail) - _cqHeadLocal;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref IoUringCqe CqeAt(uint index) => ref *(IoUringCqe*)(_cqes + ((nuint)(index & _cqMask) << _cqeShift));
@@ -76,7 +71,7 @@ public sealed unsafe partial class Ring
     public void AdvanceCq(uint count = 1)
     {
         ThrowIfDisposed();
-        if (count > CqReady)
+        if (count > ReadyCqes)
             throw new ArgumentOutOfRangeException(nameof(count), "More CQEs than are ready.");
         ReleaseCqes(count);
     }

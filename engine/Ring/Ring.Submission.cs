@@ -8,24 +8,14 @@ namespace Fuselage.Ring;
 public sealed unsafe partial class Ring
 {
     /// <summary>Free SQ slots. Without SQPOLL the kernel moves the SQ head only inside io_uring_enter.</summary>
-    public uint SqSpaceLeft
-    {
-        get
-        {
-            ThrowIfDisposed(); // the SQ ring is unmapped once disposed
-            return SqEntries - (_sqeTail - Volatile.Read(ref *_sqHead));
-        }
-    }
+    public uint SqSpaceLeft { get { ThrowIfDisposed(); return FreeSqSlots; } } // the SQ ring is unmapped once disposed
 
     /// <summary>SQEs handed out (or published) that the kernel has not consumed yet.</summary>
-    public uint SubmissionsPending
-    {
-        get
-        {
-            ThrowIfDisposed();
-            return _sqeTail - Volatile.Read(ref *_sqHead);
-        }
-    }
+    public uint SubmissionsPending { get { ThrowIfDisposed(); return UnconsumedSqes; } }
+
+    // Unchecked, for the ring's own paths (which check once on entry, or run while Dispose drains).
+    private uint FreeSqSlots => SqEntries - UnconsumedSqes;
+    private uint UnconsumedSqes => _sqeTail - Volatile.Read(ref *_sqHead);
 
     /// <summary>
     /// A zeroed 64-byte SQE (on an SQE128 ring, the first half of a zeroed 128-byte slot). When the SQ is full the
@@ -36,7 +26,7 @@ public sealed unsafe partial class Ring
     public ref IoUringSqe GetSqe()
     {
         ThrowIfDisposed();
-        if (SqSpaceLeft == 0)
+        if (FreeSqSlots == 0)
             MakeSqSpace();
         return ref NextSqe();
     }
@@ -52,9 +42,9 @@ public sealed unsafe partial class Ring
     private void MakeSqSpace()
     {
         Submit();
-        if (SqSpaceLeft == 0 && IsSqPoll)
+        if (FreeSqSlots == 0 && IsSqPoll)
             WaitForSqSpace();
-        if (SqSpaceLeft == 0)
+        if (FreeSqSlots == 0)
             throw new InvalidOperationException("The submission queue is full and the kernel accepted none of it; reap completions first.");
     }
 
@@ -81,7 +71,7 @@ public sealed unsafe partial class Ring
     public void CancelAll()
     {
         ThrowIfDisposed();
-        if (SqSpaceLeft == 0) MakeSqSpace(); // as GetSqe: a Submit alone leaves the SQ full on SQPOLL or after EAGAIN
+        if (FreeSqSlots == 0) MakeSqSpace(); // as GetSqe: a Submit alone leaves the SQ full on SQPOLL or after EAGAIN
         NextSqe().PrepareCancelAll(DisposeCancelUserData);
         Submit();
     }
@@ -115,7 +105,7 @@ public sealed unsafe partial class Ring
     /// <summary>SQPOLL only: the kernel thread consumes SQEs on its own; wait until it has made room.</summary>
     private void WaitForSqSpace()
     {
-        while (SqSpaceLeft == 0)
+        while (FreeSqSlots == 0)
         {
             if (Libc.io_uring_enter(_ringFd, 0, 0, IoUringEnterFlags.SqWait, null, 0) < 0 && Errno.Last != Errno.EINTR)
                 throw new ErrnoException("io_uring_enter(SQ_WAIT)", Errno.Last);
@@ -144,7 +134,7 @@ public sealed unsafe partial class Ring
     {
         timedOut = false;
         // No more than the CQ holds can be ready at once: the kernel caps min_complete the same way (io_cqring_wait)
-        // and returns with the CQ full, which would never satisfy the CqReady check below.
+        // and returns with the CQ full, which would never satisfy the ReadyCqes check below.
         minComplete = Math.Min(minComplete, CqEntries);
         ArmWakeIfNeeded();
         PublishSqes();
@@ -171,8 +161,8 @@ public sealed unsafe partial class Ring
         bool holdSubmissions = false; // after EAGAIN/EBUSY: only wait, let completions free kernel resources
         for (bool again = false; ; again = true)
         {
-            uint toSubmit = holdSubmissions ? 0 : SubmissionsPending;
-            bool waitNow = wait && CqReady < minComplete;
+            uint toSubmit = holdSubmissions ? 0 : UnconsumedSqes;
+            bool waitNow = wait && ReadyCqes < minComplete;
             var flags = baseFlags;
             if (IsSqPoll)
             {
@@ -206,7 +196,7 @@ public sealed unsafe partial class Ring
             {
                 consumedTotal += result;
                 // The kernel reports consumed SQEs even when its wait was cut short (signal): re-check the CQ.
-                if (!wait || CqReady >= minComplete)
+                if (!wait || ReadyCqes >= minComplete)
                     return consumedTotal;
                 continue;
             }
@@ -221,7 +211,7 @@ public sealed unsafe partial class Ring
                     return consumedTotal;
                 case Errno.EAGAIN:
                 case Errno.EBUSY:
-                    if (!wait || holdSubmissions || CqReady > 0)
+                    if (!wait || holdSubmissions || ReadyCqes > 0)
                         return consumedTotal;
                     holdSubmissions = true;
                     continue;

@@ -59,7 +59,7 @@ public sealed unsafe partial class Ring
 
     private void ArmWakeIfNeeded()
     {
-        if (_wakeEventFd is null || _wakeReadArmed || _disposed != 0 || SqSpaceLeft == 0)
+        if (_wakeEventFd is null || _wakeReadArmed || _disposed != 0 || FreeSqSlots == 0)
             return;
         NextSqe().PrepareRead(_wakeEventFd.Fd, (nint)_wakeBuffer, sizeof(ulong), CurrentPosition, WakeUserData);
         _wakeReadArmed = true;

@@ -203,24 +203,10 @@ public sealed unsafe partial class Ring : IDisposable
     public long OperationsInFlight => _inFlight;
 
     /// <summary>CQEs the kernel had to drop (stays 0 with IORING_FEAT_NODROP).</summary>
-    public uint CqOverflowDropped
-    {
-        get
-        {
-            ThrowIfDisposed(); // the ring is unmapped once disposed
-            return Volatile.Read(ref *_cqOverflow);
-        }
-    }
+    public uint CqOverflowDropped { get { ThrowIfDisposed(); return Volatile.Read(ref *_cqOverflow); } } // unmapped once disposed
 
     /// <summary>SQEs the kernel found invalid and skipped.</summary>
-    public uint SqDropped
-    {
-        get
-        {
-            ThrowIfDisposed();
-            return Volatile.Read(ref *_sqDropped);
-        }
-    }
+    public uint SqDropped { get { ThrowIfDisposed(); return Volatile.Read(ref *_sqDropped); } }
 
     private static bool TryDropOptionalFlag(ref IoUringSetupFlags flags)
     {
@@ -287,13 +273,13 @@ public sealed unsafe partial class Ring : IDisposable
         {
             // SQEs handed out but never published are simply forgotten.
             _sqeTail = _sqPublished;
-            if (_inFlight <= 0 && SubmissionsPending == 0)
+            if (_inFlight <= 0 && UnconsumedSqes == 0)
                 return true;
 
             long deadline = Environment.TickCount64 + (long)_disposeDrainTimeout.TotalMilliseconds;
-            if (SqSpaceLeft == 0)
+            if (FreeSqSlots == 0)
                 Submit();
-            if (SqSpaceLeft > 0)
+            if (FreeSqSlots > 0)
                 NextSqe().PrepareCancelAll(DisposeCancelUserData);
 
             var discard = new DiscardingHandler();

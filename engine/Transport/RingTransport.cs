@@ -92,6 +92,7 @@ internal sealed class RingTransport : ITransport
         // before it is stuck in a method that blocks its thread.
         private const int IntervalMilliseconds = 50;
         private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(IntervalMilliseconds);
+        private static readonly long IntervalTicks = Stopwatch.Frequency * IntervalMilliseconds / 1000;
         // /dev/fuse is a stream: io_uring refuses an explicit position on it (EINVAL); -1 means "no position".
         private const ulong StreamPosition = ulong.MaxValue;
         private readonly RingTransport _owner;
@@ -108,9 +109,8 @@ internal sealed class RingTransport : ITransport
         private int _servedInInterval;
         private int _interleavedInInterval; // requests whose client thread differs from the last one any worker read
         private bool _clientsInterleave;    // as measured over the last whole interval, while methods kept this worker busy
-        private long _interleavingSince;
-        private long _methodTicks, _waitTicks; // Stopwatch ticks outside and inside io_uring_enter in this interval
-        private long _waitEnded = Stopwatch.GetTimestamp();
+        private long _intervalBegan = Stopwatch.GetTimestamp(); // of the interval interleaving is measured over
+        private long _waitTicks;          // Stopwatch ticks inside io_uring_enter since _intervalBegan
 
         // Shared with the neighbouring workers (see LoadToWakeNext).
         private volatile bool _waiting;   // in io_uring_enter, not running a method
@@ -176,11 +176,9 @@ internal sealed class RingTransport : ITransport
                 uint waitFor = 1 + (_readInto is not null ? (uint)_repliesQueued : 0);
                 _repliesQueued = 0;
                 long waitBegan = Stopwatch.GetTimestamp();
-                _methodTicks += waitBegan - _waitEnded;
                 if (_index > 0) timedOut = !ring.SubmitAndWait(waitFor, Interval);
                 else ring.SubmitAndWait(waitFor);
-                _waitEnded = Stopwatch.GetTimestamp();
-                _waitTicks += _waitEnded - waitBegan;
+                _waitTicks += Stopwatch.GetTimestamp() - waitBegan;
                 // Counted before _waiting clears (IsStuck reads them the other way round): one that just woke is not stuck.
                 Volatile.Write(ref _wakeUps, _wakeUps + 1);
                 _waiting = false;
@@ -199,7 +197,7 @@ internal sealed class RingTransport : ITransport
             if (Alone) return;
             int busy = _requests.All.Length - _idle.Count - (_readInto is not null ? 1 : 0) - _repliesQueued;
             long now = Environment.TickCount64;
-            MeasureInterleaving(now);
+            MeasureInterleaving();
             var next = Next;
             if (next is not null && (busy >= LoadToWakeNext || _clientsInterleave)) next.Demand();
             if (Previous is not { } previous) return;
@@ -234,15 +232,16 @@ internal sealed class RingTransport : ITransport
         }
 
         /// <summary>At the end of each interval, whether requests of several client threads interleaved in it.</summary>
-        private void MeasureInterleaving(long now)
+        private void MeasureInterleaving()
         {
-            if (now - _interleavingSince < IntervalMilliseconds) return;
+            long timestamp = Stopwatch.GetTimestamp(), elapsed = timestamp - _intervalBegan;
+            if (elapsed < IntervalTicks) return;
             _clientsInterleave = _interleavedInInterval >= InterleavedToWakeNext
                 && _interleavedInInterval * InterleavedShareDivisor >= _servedInInterval
-                && _methodTicks >= MethodShareToWakeNext * (_methodTicks + _waitTicks);
+                && elapsed - _waitTicks >= MethodShareToWakeNext * elapsed;
             _interleavedInInterval = _servedInInterval = 0;
-            _methodTicks = _waitTicks = 0;
-            _interleavingSince = now;
+            _waitTicks = 0;
+            _intervalBegan = timestamp;
         }
 
         /// <summary>Called by the previous worker while it is loaded: keep reading, or start again.</summary>

@@ -482,15 +482,16 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         // The set-ID and sticky bits as made, the permission bits as asked. The owner changes first: a chown drops
         // a file's set-user-ID and set-group-ID bits, even root's, so a mode set before it would lose them.
         uint mode = (e.Attr.Mode & 0xE00) | (wantedPerm & 0x1FF);
+        bool chowned = false;
         if (_asRoot && (e.Attr.Uid != request.Uid || e.Attr.Gid != request.Gid))
         {
             uint gid = (Dir(parent) & S_ISGID) != 0 ? uint.MaxValue : request.Gid;
-            if (Libc.FChownAt(parentFd, name, request.Uid, gid, Libc.AT_SYMLINK_NOFOLLOW) == 0
-                && Libc.FStatAt(parentFd, name, out var owned, Libc.AT_SYMLINK_NOFOLLOW) == 0) FillAttr(owned, ref e.Attr);
+            chowned = Libc.FChownAt(parentFd, name, request.Uid, gid, Libc.AT_SYMLINK_NOFOLLOW) == 0;
         }
-        if ((e.Attr.Mode & 0xFFF) != mode && (e.Attr.Mode & S_IFMT) != 0xA000
-            && Libc.FChmodAt(parentFd, name, mode, 0) == 0
-            && Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) == 0) FillAttr(st, ref e.Attr);
+        // After a chown the mode is set again whatever it was: the chown may have dropped the set-ID bits.
+        bool chmodded = (chowned || (e.Attr.Mode & 0xFFF) != mode) && (e.Attr.Mode & S_IFMT) != 0xA000
+            && Libc.FChmodAt(parentFd, name, mode, 0) == 0;
+        if ((chowned || chmodded) && Libc.FStatAt(parentFd, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) == 0) FillAttr(st, ref e.Attr);
 
         uint Dir(Inode p) => Libc.FStatAt(parentFd, default, out var ps, StatFlags) == 0 ? ps.Mode : 0;
     }

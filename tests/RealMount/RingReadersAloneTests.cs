@@ -17,8 +17,6 @@ public sealed class RealMountsAloneCollection
 [Collection(RealMountsAloneCollection.Name)]
 public class RingReadersAloneTests
 {
-    private static long Served(MountedFs m, string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
-
     [Fact]
     public async Task Two_clients_waiting_on_file_reads_are_served_by_the_first_worker()
     {
@@ -47,11 +45,11 @@ public class RingReadersAloneTests
             }
             async Task<(long First, long Second)> Window(int reads)
             {
-                long before0 = Served(m, "ring/0"), before1 = Served(m, "ring/1");
+                long before0 = RingReadersTests.Served(m, "ring/0"), before1 = RingReadersTests.Served(m, "ring/1");
                 var clients = Enumerable.Range(0, 2).Select(c => Task.Factory.StartNew(() => Client(c, reads), CancellationToken.None,
                     TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
                 foreach (var c in clients) Assert.True(await c.WaitAsync(MountedFs.Watchdog), "a client's read failed");
-                return (Served(m, "ring/0") - before0, Served(m, "ring/1") - before1);
+                return (RingReadersTests.Served(m, "ring/0") - before0, RingReadersTests.Served(m, "ring/1") - before1);
             }
             await Window(200); // warm-up: compiling the paths keeps the first worker busy, and the second may start
             // Once the second worker has parked again it must stay parked; before, it took about half of every window.

@@ -9,7 +9,7 @@ namespace Fuselage.Tests.RealMount;
 [Collection("real mounts")]
 public class RingReadersTests
 {
-    private static long Served(MountedFs m, string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
+    internal static long Served(MountedFs m, string source) => m.Server.Stats!.PerSource().GetValueOrDefault(source);
 
     [Fact]
     public void One_client_at_a_time_is_served_by_the_first_worker()
