@@ -158,8 +158,12 @@ internal sealed class Dispatcher
 
     private void Malformed(Request req, ulong unique, int errno, string what)
     {
-        _log($"fuselage: malformed request (unique {unique}): {what}; replied {errno}");
-        if (unique == 0) { req.ReplyLength = 0; req.Sink.Complete(req); return; }
+        // A FORGET (or another request the kernel expects no answer to) is not answered even when malformed: the
+        // kernel would refuse the reply. Without a unique there is nothing to answer either.
+        var op = req.InputLength >= 8 ? (FuseOpcode)MemoryMarshal.Read<uint>(req.InputBuffer[4..]) : 0;
+        bool answer = unique != 0 && !IsNoReply(op);
+        _log($"fuselage: malformed request (unique {unique}): {what}; {(answer ? $"replied {errno}" : "not answered")}");
+        if (!answer) { req.ReplyLength = 0; req.Sink.Complete(req); return; }
         WriteHeader(req, unique, -errno, 0);
         req.Sink.Complete(req);
     }
@@ -180,6 +184,12 @@ internal sealed class Dispatcher
         rest = rest[(nul + 1)..];
         return true;
     }
+
+    /// <summary>Splits off a name that is to become, or stop being, a directory entry: never empty, "." or "..",
+    /// and without '/'. The kernel sends no other (the VFS answers for "." and ".."); a request that does is malformed.</summary>
+    private static bool TakeEntryName(scoped ref ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> name)
+        => TakeName(ref rest, out name) && name.Length > 0 && !name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8)
+            && !name.Contains((byte)'/');
 
     /// <summary>Arguments cut short, a name without its NUL, or sizes that contradict the request: EINVAL, logged.</summary>
     private ValueTask<int> BadArgs(Request req)
@@ -276,7 +286,7 @@ internal sealed class Dispatcher
         {
             ref readonly var r = ref Arg<FuseNotifyRetrieveIn>(args);
             var data = args[Unsafe.SizeOf<FuseNotifyRetrieveIn>()..];
-            _fs.RetrieveReply(req.Unique, nodeId, (long)r.Offset, data[..Math.Min(data.Length, (int)r.Size)]);
+            _fs.RetrieveReply(req.Unique, nodeId, (long)r.Offset, data[..(int)Math.Min((uint)data.Length, r.Size)]);
         }
         return NoReply;
     }
@@ -299,7 +309,7 @@ internal sealed class Dispatcher
 
     [MethodImpl(OutOfLine)]
     private ValueTask<int> SymLink(Request req, ulong nodeId, ReadOnlySpan<byte> args)
-        => TakeName(ref args, out var name) && TakeName(ref args, out var target) ? _fs.SymLink(req, nodeId, name, target) : BadArgs(req);
+        => TakeEntryName(ref args, out var name) && TakeName(ref args, out var target) ? _fs.SymLink(req, nodeId, name, target) : BadArgs(req);
 
     [MethodImpl(OutOfLine)]
     private ValueTask<int> MkNod(Request req, ulong nodeId, ReadOnlySpan<byte> args)
@@ -307,7 +317,7 @@ internal sealed class Dispatcher
         if (!Fits<FuseMknodIn>(args)) return BadArgs(req);
         ref readonly var a = ref Arg<FuseMknodIn>(args);
         var rest = args[Unsafe.SizeOf<FuseMknodIn>()..];
-        return TakeName(ref rest, out var name) ? _fs.MkNod(req, nodeId, name, a.Mode, a.Rdev, a.Umask) : BadArgs(req);
+        return TakeEntryName(ref rest, out var name) ? _fs.MkNod(req, nodeId, name, a.Mode, a.Rdev, a.Umask) : BadArgs(req);
     }
 
     [MethodImpl(OutOfLine)]
@@ -316,16 +326,16 @@ internal sealed class Dispatcher
         if (!Fits<FuseMkdirIn>(args)) return BadArgs(req);
         ref readonly var a = ref Arg<FuseMkdirIn>(args);
         var rest = args[Unsafe.SizeOf<FuseMkdirIn>()..];
-        return TakeName(ref rest, out var name) ? _fs.MkDir(req, nodeId, name, a.Mode, a.Umask) : BadArgs(req);
+        return TakeEntryName(ref rest, out var name) ? _fs.MkDir(req, nodeId, name, a.Mode, a.Umask) : BadArgs(req);
     }
 
     [MethodImpl(OutOfLine)]
     private ValueTask<int> Unlink(Request req, ulong nodeId, ReadOnlySpan<byte> args)
-        => TakeName(ref args, out var name) ? _fs.Unlink(req, nodeId, name) : BadArgs(req);
+        => TakeEntryName(ref args, out var name) ? _fs.Unlink(req, nodeId, name) : BadArgs(req);
 
     [MethodImpl(OutOfLine)]
     private ValueTask<int> RmDir(Request req, ulong nodeId, ReadOnlySpan<byte> args)
-        => TakeName(ref args, out var name) ? _fs.RmDir(req, nodeId, name) : BadArgs(req);
+        => TakeEntryName(ref args, out var name) ? _fs.RmDir(req, nodeId, name) : BadArgs(req);
 
     [MethodImpl(OutOfLine)]
     private ValueTask<int> Rename(Request req, ulong nodeId, ReadOnlySpan<byte> args)
@@ -333,7 +343,7 @@ internal sealed class Dispatcher
         if (!Fits<FuseRenameIn>(args)) return BadArgs(req);
         ulong newDir = Arg<FuseRenameIn>(args).NewDir;
         var rest = args[Unsafe.SizeOf<FuseRenameIn>()..];
-        return TakeName(ref rest, out var name) && TakeName(ref rest, out var newName) ? _fs.Rename(req, nodeId, name, newDir, newName, 0) : BadArgs(req);
+        return TakeEntryName(ref rest, out var name) && TakeEntryName(ref rest, out var newName) ? _fs.Rename(req, nodeId, name, newDir, newName, 0) : BadArgs(req);
     }
 
     [MethodImpl(OutOfLine)]
@@ -342,7 +352,7 @@ internal sealed class Dispatcher
         if (!Fits<FuseRename2In>(args)) return BadArgs(req);
         ref readonly var a = ref Arg<FuseRename2In>(args);
         var rest = args[Unsafe.SizeOf<FuseRename2In>()..];
-        return TakeName(ref rest, out var name) && TakeName(ref rest, out var newName) ? _fs.Rename(req, nodeId, name, a.NewDir, newName, a.Flags) : BadArgs(req);
+        return TakeEntryName(ref rest, out var name) && TakeEntryName(ref rest, out var newName) ? _fs.Rename(req, nodeId, name, a.NewDir, newName, a.Flags) : BadArgs(req);
     }
 
     [MethodImpl(OutOfLine)]
@@ -351,7 +361,7 @@ internal sealed class Dispatcher
         if (!Fits<FuseLinkIn>(args)) return BadArgs(req);
         ulong oldNode = Arg<FuseLinkIn>(args).OldNodeId;
         var rest = args[Unsafe.SizeOf<FuseLinkIn>()..];
-        return TakeName(ref rest, out var name) ? _fs.Link(req, oldNode, nodeId, name) : BadArgs(req);
+        return TakeEntryName(ref rest, out var name) ? _fs.Link(req, oldNode, nodeId, name) : BadArgs(req);
     }
 
     [MethodImpl(OutOfLine)]
@@ -477,7 +487,7 @@ internal sealed class Dispatcher
         if (!Fits<FuseCreateIn>(args)) return BadArgs(req);
         ref readonly var a = ref Arg<FuseCreateIn>(args);
         var rest = args[Unsafe.SizeOf<FuseCreateIn>()..];
-        return TakeName(ref rest, out var name) ? _fs.Create(req, nodeId, name, a.Mode, a.Umask, (int)a.Flags) : BadArgs(req);
+        return TakeEntryName(ref rest, out var name) ? _fs.Create(req, nodeId, name, a.Mode, a.Umask, (int)a.Flags) : BadArgs(req);
     }
 
     [MethodImpl(OutOfLine)]

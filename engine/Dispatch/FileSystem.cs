@@ -46,6 +46,8 @@ public abstract class FileSystem
     /// <summary>Write the link target into <see cref="Request.Data"/>; return its length.</summary>
     public virtual ValueTask<int> ReadLink(Request request, ulong ino) => NotImplemented;
 
+    // MKNOD through LINK, and CREATE: the engine answers EINVAL itself for a name that is empty, "." or "..", or
+    // holds a '/' (the kernel sends none), so the name a method gets can always be a directory entry.
     public virtual ValueTask<int> MkNod(Request request, ulong parent, ReadOnlySpan<byte> name, uint mode, uint rdev, uint umask) => NotImplemented;
     public virtual ValueTask<int> MkDir(Request request, ulong parent, ReadOnlySpan<byte> name, uint mode, uint umask) => NotImplemented;
     public virtual ValueTask<int> Unlink(Request request, ulong parent, ReadOnlySpan<byte> name) => NotImplemented;

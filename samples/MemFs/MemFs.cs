@@ -443,6 +443,7 @@ public sealed class MemFs : FileSystem
             if (rc != 0) return new(rc);
             rc = CheckParent(newParent, newName, out var dst);
             if (rc != 0) return new(rc);
+            if (dst.Nlink == 0) return Error(Errno.ENOENT); // removed while still looked up: nothing may move in
             if (src.Dir!.Find(name) is not { } se || Get(se.Ino) is not { } node) return Error(Errno.ENOENT);
             var te = dst.Dir!.Find(newName);
             var target = te is null ? null : Get(te.Ino);
@@ -728,31 +729,17 @@ public sealed class MemFs : FileSystem
             if (src.Chunks is null || dst.Chunks is null) return Error(Errno.EINVAL);
             long count = (long)Math.Min(length, (ulong)Math.Max(0, src.Size - offsetIn));
             count = Math.Min(count, int.MaxValue);
+            if (count > long.MaxValue - offsetOut) return Error(Errno.EFBIG);
             if (src == dst && offsetIn < offsetOut + count && offsetOut < offsetIn + count) return Error(Errno.EINVAL);
-            var buffer = new byte[Math.Min(count, ChunkSize)];
-            long done = 0;
-            while (done < count)
+            // Piece by piece within one source chunk and one destination chunk (the ranges do not overlap). A hole
+            // copies as a hole: it clears what the destination holds there and allocates nothing.
+            for (long done = 0; done < count;)
             {
-                int len = (int)Math.Min(buffer.Length, count - done);
-                long pos = offsetIn + done;
-                for (int k = 0; k < len;)
-                {
-                    long p = pos + k;
-                    int within = (int)(p % ChunkSize);
-                    int l = Math.Min(ChunkSize - within, len - k);
-                    if (src.Chunks.TryGetValue(p / ChunkSize, out var c)) c.AsSpan(within, l).CopyTo(buffer.AsSpan(k));
-                    else buffer.AsSpan(k, l).Clear();
-                    k += l;
-                }
-                long q = offsetOut + done;
-                for (int k = 0; k < len;)
-                {
-                    long p = q + k;
-                    int within = (int)(p % ChunkSize);
-                    int l = Math.Min(ChunkSize - within, len - k);
-                    buffer.AsSpan(k, l).CopyTo(ChunkFor(dst, p / ChunkSize).AsSpan(within));
-                    k += l;
-                }
+                long from = offsetIn + done, to = offsetOut + done;
+                int fromWithin = (int)(from % ChunkSize), toWithin = (int)(to % ChunkSize);
+                int len = (int)Math.Min(count - done, Math.Min(ChunkSize - fromWithin, ChunkSize - toWithin));
+                if (src.Chunks.TryGetValue(from / ChunkSize, out var c)) c.AsSpan(fromWithin, len).CopyTo(ChunkFor(dst, to / ChunkSize).AsSpan(toWithin));
+                else if (dst.Chunks.TryGetValue(to / ChunkSize, out var d)) d.AsSpan(toWithin, len).Clear();
                 done += len;
             }
             if (count > 0)

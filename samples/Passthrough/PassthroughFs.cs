@@ -140,7 +140,11 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         return Node(id) is { } n ? Acquire(n, out lease) : -Errno.ESTALE;
     }
 
-    private int Acquire(Inode n, out Lease lease)
+    /// <summary>How many uncached ancestors one reopen walks at most: a route that loops (it never should) or a tree
+    /// deeper than this answers ELOOP instead of overflowing the stack, which would end the process.</summary>
+    private const int MaxReopenDepth = 2048;
+
+    private int Acquire(Inode n, out Lease lease, int depth = 0)
     {
         lease = default;
         Inode? parent;
@@ -158,7 +162,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         }
         // Not cached: opened again outside the lock, so one request's syscalls (two or three on the parent route)
         // never hold up the others' lookups of cached inodes.
-        int fd = Reopen(n, parent, name);
+        int fd = depth < MaxReopenDepth ? Reopen(n, parent, name, depth) : -Errno.ELOOP;
         if (fd < 0) return fd;
         int surplus;
         lock (_lock)
@@ -232,7 +236,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     }
 
     /// <summary>Opens an O_PATH fd on an inode whose fd is not cached. Returns the fd or -errno.</summary>
-    private int Reopen(Inode n, Inode? parent, byte[]? name)
+    private int Reopen(Inode n, Inode? parent, byte[]? name, int depth)
     {
         if (n.Handle is not null)
         {
@@ -241,7 +245,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (parent is null) return Err();
         }
         if (parent is null || name is null) return -Errno.ESTALE;
-        int rc = Acquire(parent, out var parentLease);
+        int rc = Acquire(parent, out var parentLease, depth + 1);
         if (rc < 0) return rc;
         using (parentLease)
         {
@@ -312,13 +316,21 @@ public sealed class PassthroughFs : FileSystem, IDisposable
                 _byId.Add(n.Id, n);
                 _byKey.Add((st.Dev, st.Ino), n);
             }
-            if (n.Handle is null || n.Parent is null)
+            // The (parent, name) route: always kept as the fallback of a handle that stopped working. Never ".." of a
+            // child: reopening the child needs this inode's fd, so the two would reopen each other without end.
+            bool viaDotDot = IsDotDot(name);
+            if (!viaDotDot && (n.Handle is null || n.Parent is null))
             {
-                // The (parent, name) route: always kept as the fallback of a handle that stopped working.
                 n.Parent = parent;
                 n.Name = name.ToArray();
             }
             surplus = Adopt(n, fd);
+            if (viaDotDot && n.Handle is null && n.Parent is null && !n.Pinned)
+            {
+                // First met through "..", with no route back: it keeps its fd, outside the LRU, until forgotten.
+                if (n.LruNode.List is not null) _lru.Remove(n.LruNode);
+                n.Pinned = true;
+            }
             n.Lookups++;
             e.NodeId = n.Id;
             e.Generation = 0;
@@ -815,9 +827,12 @@ public sealed class PassthroughFs : FileSystem, IDisposable
 
     // ---------------------------------------------------------------- directories
 
-    private sealed class DirHandle(int fd)
+    /// <summary>An open directory: its fd, and the inode it was opened on (READDIRPLUS records its entries' routes
+    /// through that inode, whatever node id the request names).</summary>
+    private sealed class DirHandle(int fd, Inode node)
     {
         public readonly int Fd = fd;
+        public readonly Inode Node = node;
         public readonly byte[] Buffer = new byte[32 * 1024];
         public int Position, Length;
         /// <summary>Directory offset (d_off cookie) of the record at <see cref="Position"/>.</summary>
@@ -836,7 +851,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             lock (_lock)
             {
                 ulong fh = _nextDirFh++;
-                _dirs.Add(fh, new DirHandle(fd));
+                _dirs.Add(fh, new DirHandle(fd, l.Node!));
                 request.Open.Fh = fh;
             }
             return Success;
@@ -859,16 +874,15 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         return new((dataOnly ? Libc.fdatasync(d.Fd) : Libc.fsync(d.Fd)) < 0 ? Err() : 0);
     }
 
-    public override ValueTask<int> ReadDir(Request request, ulong ino, ulong fh, long offset) => List(request, ino, fh, offset, plus: false);
-    public override ValueTask<int> ReadDirPlus(Request request, ulong ino, ulong fh, long offset) => List(request, ino, fh, offset, plus: true);
+    public override ValueTask<int> ReadDir(Request request, ulong ino, ulong fh, long offset) => List(request, fh, offset, plus: false);
+    public override ValueTask<int> ReadDirPlus(Request request, ulong ino, ulong fh, long offset) => List(request, fh, offset, plus: true);
 
-    private ValueTask<int> List(Request request, ulong ino, ulong fh, long offset, bool plus)
+    private ValueTask<int> List(Request request, ulong fh, long offset, bool plus)
     {
         DirHandle? d;
         lock (_lock) _dirs.TryGetValue(fh, out d);
         if (d is null) return Error(Errno.EBADF);
-        var parent = plus ? Node(ino) : null;
-        if (plus && parent is null) return Error(Errno.ESTALE);
+        var parent = d.Node;
         lock (d.Gate)
         {
             if (offset != d.Offset)
@@ -902,7 +916,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
                 else
                 {
                     var e = new FuseEntryOut();
-                    int rc = DoLookup(d.Fd, parent!, name, ref e);
+                    int rc = DoLookup(d.Fd, parent, name, ref e);
                     if (rc < 0)
                     {
                         // Gone since getdents: list it without attributes (nodeid 0 is not a lookup).

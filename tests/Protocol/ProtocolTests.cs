@@ -295,6 +295,42 @@ public class ProtocolTests
         Assert.Equal(-Errno.ENOSYS, k.Call((FuseOpcode)999, 1, []).Header.Error);
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("")]
+    [InlineData("a/b")]
+    public void A_name_no_directory_entry_can_have_is_refused_before_the_filesystem_sees_it(string bad)
+    {
+        var fs = new RecordingFs();
+        using var k = new Kernel(fs);
+        k.Init();
+        byte[] mkdir = [.. Bytes(new FuseMkdirIn { Mode = 0x1ED }), .. Name(bad)];
+        Assert.Equal(-Errno.EINVAL, k.Call(FuseOpcode.Mkdir, 1, mkdir).Header.Error);
+        Assert.DoesNotContain("mkdir", fs.Calls);
+        foreach (var (op, args) in new (FuseOpcode, byte[])[]
+        {
+            (FuseOpcode.Mknod, [.. Bytes(new FuseMknodIn { Mode = 0x81A4 }), .. Name(bad)]),
+            (FuseOpcode.Create, [.. Bytes(new FuseCreateIn { Mode = 0x81A4 }), .. Name(bad)]),
+            (FuseOpcode.Symlink, [.. Name(bad), .. Name("target")]),
+            (FuseOpcode.Link, [.. Bytes(new FuseLinkIn { OldNodeId = 2 }), .. Name(bad)]),
+            (FuseOpcode.Unlink, Name(bad)),
+            (FuseOpcode.Rmdir, Name(bad)),
+            (FuseOpcode.Rename, [.. Bytes(new FuseRenameIn { NewDir = 1 }), .. Name("ok"), .. Name(bad)]),
+            (FuseOpcode.Rename2, [.. Bytes(new FuseRename2In { NewDir = 1 }), .. Name(bad), .. Name("ok")]),
+        })
+        {
+            // RecordingFs leaves these unimplemented: ENOSYS would mean the name reached it.
+            Assert.True(k.Call(op, 1, args).Header.Error == -Errno.EINVAL, $"{op} \"{bad}\"");
+        }
+        // LOOKUP of "." and ".." is the filesystem's to answer (the kernel sends them for NFS export).
+        if (bad is "." or "..")
+        {
+            Assert.Equal(0, k.Call(FuseOpcode.Lookup, 1, Name(bad)).Header.Error);
+            Assert.Contains("lookup:" + bad, fs.Calls);
+        }
+    }
+
     private static int FixedArgSize(FuseOpcode op) => op switch
     {
         FuseOpcode.Setxattr or FuseOpcode.Mknod or FuseOpcode.Rename2 or FuseOpcode.Create or FuseOpcode.Tmpfile => 16,
@@ -331,6 +367,17 @@ public class ProtocolTests
         ulong u = k.Send(FuseOpcode.Getattr, 1, new byte[16], lengthOverride: 200);
         var r = k.Receive();
         Assert.Equal((u, -Errno.EINVAL), (r.Header.Unique, r.Header.Error));
+
+        // A malformed FORGET or BATCH_FORGET is logged but not answered, as a well-formed one is not.
+        int logged = lines.Count;
+        k.Send(FuseOpcode.Forget, 1, Bytes(new FuseForgetIn { Nlookup = 1 }), lengthOverride: 100);
+        k.Send(FuseOpcode.BatchForget, 0, Bytes(new FuseBatchForgetIn()), lengthOverride: 20);
+        Assert.Equal(0, k.Transport.PendingReplies);
+        Assert.Equal(2, lines.Skip(logged).Count(l => l.Contains("not answered")));
+        // A NOTIFY_REPLY claiming more than 2 GiB of data: the data that came is handed on, nothing throws.
+        k.Send(FuseOpcode.NotifyReply, 1, [.. Bytes(new FuseNotifyRetrieveIn { Size = uint.MaxValue }), .. new byte[10]]);
+        Assert.Equal(0, k.Transport.PendingReplies);
+        Assert.DoesNotContain(lines, l => l.Contains("threw"));
 
         // Unterminated name.
         Assert.Equal(-Errno.EINVAL, k.Call(FuseOpcode.Lookup, 1, "abc"u8).Header.Error);

@@ -20,9 +20,9 @@ public sealed class KernelModel : IDisposable
     private readonly byte[] _reply;
     private ulong _unique;
 
-    public KernelModel(FileSystem fs)
+    public KernelModel(FileSystem fs, FuseServerOptions? options = null)
     {
-        _transport = new InMemoryTransport(fs);
+        _transport = new InMemoryTransport(fs, options);
         _reply = new byte[_transport.MaxRequestLength + 4096 + (1 << 20)];
     }
 

@@ -113,6 +113,36 @@ public sealed class MemFsTests : IDisposable
     }
 
     [Fact]
+    public void CopyFileRangeCopiesHolesAsHolesAndRefusesARangePastTheLargestOffset()
+    {
+        const int C = MemFs.ChunkSize;
+        var (src, srcFh) = NewFile("src");
+        var data = Pattern(100, 4);
+        _k.Write(src, srcFh, 3L * C, data);
+        _k.Truncate(src, 1L << 40); // a terabyte, all hole but one chunk
+        var (dst, dstFh) = NewFile("dst");
+        _k.Write(dst, dstFh, 0, Pattern(2 * C, 5)); // data where the copy's holes land
+
+        (int Error, ulong Copied) Copy(long offsetIn, long offsetOut, ulong length)
+        {
+            var (e, p) = _k.Call(FuseOpcode.CopyFileRange64, src, KernelModel.Bytes(new FuseCopyFileRangeIn
+            {
+                FhIn = srcFh, OffIn = (ulong)offsetIn, NodeIdOut = dst, FhOut = dstFh, OffOut = (ulong)offsetOut, Len = length,
+            }));
+            return (e, e == 0 ? KernelModel.Read<ulong>(p) : 0);
+        }
+
+        Assert.Equal((0, 4ul * C), Copy(0, 0, 4ul * C));
+        Assert.Equal(new byte[3 * C], _k.Read(dst, dstFh, 0, 3 * C).Data);
+        Assert.Equal(data, _k.Read(dst, dstFh, 3L * C, data.Length).Data);
+        Assert.Equal(3ul * C / 512, _k.GetAttr(dst).Attr.Blocks); // chunks 0 and 1 (cleared) and 3; none for 2
+        // 1 GiB of hole copies without a chunk for it.
+        Assert.Equal((0, 1ul << 30), Copy(1L << 32, 1L << 33, 1ul << 30));
+        Assert.Equal(3ul * C / 512, _k.GetAttr(dst).Attr.Blocks);
+        Assert.Equal(-Errno.EFBIG, Copy(0, long.MaxValue - 10, 100).Error);
+    }
+
+    [Fact]
     public void TruncateBothWays()
     {
         var (ino, fh) = NewFile("t");
@@ -173,6 +203,12 @@ public sealed class MemFsTests : IDisposable
         Assert.Equal(-Errno.ENOTDIR, _k.Rename(Root, "d", Root, "a"));
         Assert.Equal(-Errno.EINVAL, _k.Rename(Root, "d", sub, "loop"));
         Assert.Equal(-Errno.EINVAL, _k.Rename(Root, "d", d, "self"));
+        // Into a directory removed while still looked up (the kernel may still hold its node): it would be lost.
+        var gone = _k.Mkdir(Root, "gone").Entry.NodeId;
+        Assert.Equal(0, _k.Rmdir(Root, "gone"));
+        Assert.Equal(-Errno.ENOENT, _k.Rename(Root, "d", gone, "d"));
+        Assert.Equal(-Errno.ENOENT, _k.Rename(Root, "a", gone, "a", 2));
+        Assert.Equal(0, _k.Lookup(Root, "d").Error);
 
         // Exchange swaps.
         var a = _k.Lookup(Root, "a").Entry.NodeId;

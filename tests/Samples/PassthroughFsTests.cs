@@ -43,6 +43,75 @@ public sealed class PassthroughFsTests : IDisposable
     }
 
     [Theory, MemberData(nameof(Keyings))]
+    public void A_directory_looked_up_through_dot_dot_reopens_after_eviction(PassthroughFs.InodeKeying? keying)
+    {
+        // The kernel sends LOOKUP ".." for NFS export. Recording ("b", "..") as the route of "a" made "a" and "a/b"
+        // reopen each other once both were evicted: a stack overflow that killed the process.
+        Directory.CreateDirectory(Path.Combine(_dir, "a", "b"));
+        Directory.CreateDirectory(Path.Combine(_dir, "c", "d"));
+        var (fs, k) = Start(keying, cache: 2);
+        using var _ = fs;
+        using var __ = k;
+        ulong b = k.Lookup(k.Lookup(Root, "a").Entry.NodeId, "b").Entry.NodeId;
+        ulong d = k.Lookup(k.Lookup(Root, "c").Entry.NodeId, "d").Entry.NodeId;
+        ulong a = k.Lookup(b, "..").Entry.NodeId;
+        ulong c = k.Lookup(d, "..").Entry.NodeId;
+        for (int i = 0; i < 4; i++) k.Mknod(Root, $"evict{i}", 0x81A4, 0, 0); // push a, b, c and d out of the cache
+        Assert.Equal(0, k.GetAttr(b).Error);
+        Assert.Equal(0, k.GetAttr(a).Error);
+        Assert.Equal(0, k.Mkdir(a, "new").Error);
+        Assert.True(Directory.Exists(Path.Combine(_dir, "a", "new")));
+        // ".." of a directory first met that way (its parent never looked up by name) works too.
+        k.Forget(c, 2);
+        ulong again = k.Lookup(d, "..").Entry.NodeId;
+        for (int i = 4; i < 8; i++) k.Mknod(Root, $"evict{i}", 0x81A4, 0, 0);
+        Assert.Equal(0, k.GetAttr(again).Error);
+        Assert.Equal(0, k.Mkdir(again, "new").Error);
+        Assert.True(Directory.Exists(Path.Combine(_dir, "c", "new")));
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
+    public void Readdirplus_names_its_entries_after_the_directory_its_handle_opened(PassthroughFs.InodeKeying? keying)
+    {
+        // A READDIRPLUS whose node id is not its handle's directory (the kernel sends none such) once recorded
+        // ("x/y" listed as a child of y): y then reopened itself without end once evicted.
+        Directory.CreateDirectory(Path.Combine(_dir, "x", "y"));
+        var (fs, k) = Start(keying, cache: 2);
+        using var _ = fs;
+        using var __ = k;
+        ulong x = k.Lookup(Root, "x").Entry.NodeId;
+        ulong y = k.Lookup(x, "y").Entry.NodeId;
+        var (e, fh) = k.OpenDir(x);
+        Assert.Equal(0, e);
+        var (re, records) = k.ReadDir(y, fh, 0, plus: true);
+        Assert.Equal(0, re);
+        Assert.Equal(y, Assert.Single(records, r => r.Name == "y").Entry.NodeId);
+        Assert.Equal(0, k.ReleaseDir(x, fh));
+        for (int i = 0; i < 4; i++) k.Mknod(Root, $"evict{i}", 0x81A4, 0, 0);
+        Assert.Equal(0, k.GetAttr(y).Error);
+        Assert.Equal(0, k.Mkdir(y, "z").Error);
+        Assert.True(Directory.Exists(Path.Combine(_dir, "x", "y", "z")));
+    }
+
+    [Fact]
+    public void A_route_deeper_than_the_reopen_bound_answers_ELOOP_instead_of_overflowing_the_stack()
+    {
+        var (fs, k) = Start(PassthroughFs.InodeKeying.ParentAndName, cache: 2);
+        using var _ = fs;
+        using var __ = k;
+        var chain = new List<ulong> { Root };
+        for (int i = 0; i < 2100; i++) chain.Add(k.Mkdir(chain[^1], "d", 0x1ED, 0).Entry.NodeId);
+        k.Mknod(Root, "evict1", 0x81A4, 0, 0);
+        k.Mknod(Root, "evict2", 0x81A4, 0, 0);
+        Assert.Equal(-Errno.ELOOP, k.GetAttr(chain[^1]).Error); // 2,100 uncached ancestors: past the bound
+        Assert.Equal(0, k.GetAttr(chain[1000]).Error);
+        Assert.Equal(0, k.GetAttr(chain[^1]).Error); // chain[1000] is cached now: 1,100 to walk
+        // rm, not Directory.Delete: the tree is deeper than a path may be long.
+        using var rm = System.Diagnostics.Process.Start("rm", ["-rf", Path.Combine(_dir, "d")]);
+        rm.WaitForExit();
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
     public void InodesSurviveFdCacheEviction(PassthroughFs.InodeKeying? keying)
     {
         var (fs, k) = Start(keying, cache: 4);
