@@ -87,11 +87,16 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var n in _lru) Libc.close(n.Fd);
+            // Every inode's fd: the cached ones, the root's, and those kept outside the cache (removed while still
+            // looked up, met through "..") that the kernel did not forget before it went.
+            foreach (var n in _byId.Values)
+            {
+                if (n.Fd >= 0) Libc.close(n.Fd);
+                n.Fd = -1;
+            }
             _lru.Clear();
             foreach (var d in _dirs.Values) Libc.close(d.Fd);
             _dirs.Clear();
-            Libc.close(_rootFd);
             if (_mountFd >= 0) Libc.close(_mountFd);
         }
     }

@@ -112,6 +112,22 @@ public sealed class PassthroughFsTests : IDisposable
     }
 
     [Theory, MemberData(nameof(Keyings))]
+    public void Disposing_closes_the_fds_of_removed_inodes_the_kernel_never_forgot(PassthroughFs.InodeKeying? keying)
+    {
+        var (fs, k) = Start(keying);
+        using (k)
+        {
+            var d = k.Mkdir(Root, "d", 0x1ED, 0).Entry.NodeId;
+            k.Mknod(d, "f", 0x81A4, 0, 0);
+            Assert.Equal(0, k.Unlink(d, "f")); // kept open outside the cache: the kernel still holds it
+            Assert.Equal(0, k.Rmdir(Root, "d"));
+            Assert.NotEmpty(OpenFiles.Under(_dir));
+            fs.Dispose();
+        }
+        Assert.Empty(OpenFiles.Under(_dir));
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
     public void InodesSurviveFdCacheEviction(PassthroughFs.InodeKeying? keying)
     {
         var (fs, k) = Start(keying, cache: 4);

@@ -94,7 +94,8 @@ public sealed class RequestFuzzTests
             var before = Snapshot(parent, skip: source);
 
             var threw = new ConcurrentQueue<string>();
-            using var fs = new PassthroughFs(source, fdCacheCapacity: 64, keyedByParentAndName ? PassthroughFs.InodeKeying.ParentAndName : null);
+            var fs = new PassthroughFs(source, fdCacheCapacity: 64, keyedByParentAndName ? PassthroughFs.InodeKeying.ParentAndName : null);
+            using (fs)
             using (var k = new KernelModel(fs, LogThrows(threw)) { Uid = 0, Gid = 0 })
             {
                 Assert.Equal(0, k.Init().Error);
@@ -105,6 +106,8 @@ public sealed class RequestFuzzTests
                 Assert.True(fs.CachedFds <= 64, $"{fs.CachedFds} cached fds, capacity 64");
             }
             Assert.Equal(before, Snapshot(parent, skip: source));
+            // Disposed, the filesystem holds nothing open under its source (removed files and ".." parents included).
+            Assert.Empty(OpenFiles.Under(source));
         }
         finally
         {
@@ -182,6 +185,7 @@ public sealed class RequestFuzzTests
         private readonly List<ulong> _nodes = [Root];
         private readonly List<ulong> _directories = [Root];
         private readonly List<ulong> _nonDirectories = [];
+        private readonly List<(ulong Parent, byte[] Name)> _madeDirectories = [];
         private readonly List<ulong> _files = [];
         private readonly List<ulong> _dirs = [];
         private readonly byte[] _reply = new byte[(4 << 20) + 4096];
@@ -226,12 +230,14 @@ public sealed class RequestFuzzTests
                 var (request, op, unique, expectReply, releasedFh) = Next();
                 Remember($"#{i} {op} unique={unique} {request.Length} bytes");
                 Assert.True(transport.Send(request), Trail($"{op} not accepted"));
-                if (releasedFh is { } gone) { _files.Remove(gone); _dirs.Remove(gone); }
+                int? error = null;
                 if (expectReply != Reply.None)
                 {
                     if (expectReply == Reply.Exactly) Assert.True(transport.WaitForReply(TimeSpan.FromSeconds(30)), Trail("no reply"));
-                    if (transport.TryReceive(_reply, out int length)) Check(op, unique, request, length);
+                    if (transport.TryReceive(_reply, out int length)) error = Check(op, unique, request, length);
                 }
+                // A release refused as malformed closed nothing: its handle stays open, to be released later.
+                if (releasedFh is { } gone && error == 0) (op == FuseOpcode.Release ? _files : _dirs).Remove(gone);
                 Assert.True(transport.PendingReplies == 0, Trail("more than one reply"));
                 if (threw.TryPeek(out var line)) Assert.Fail(Trail(line));
             }
@@ -289,12 +295,18 @@ public sealed class RequestFuzzTests
                     or FuseOpcode.CopyFileRange or FuseOpcode.CopyFileRange64 or FuseOpcode.Readlink => _nonDirectories,
                 _ => _nodes,
             });
-            ulong? released = Arguments(op);
+            ulong? released = null;
+            if (op == FuseOpcode.Rmdir && _madeDirectories.Count > 0 && rng.Next(2) == 0)
+            {
+                // A directory it made, by its parent and name: most others are not empty, or not there.
+                (nodeId, var name) = Pick(_madeDirectories.ToArray());
+                AddName(name);
+            }
+            else released = Arguments(op);
             var request = Request(op, nodeId, CollectionsMarshal.AsSpan(_args));
             ulong unique = _unique;
             bool mutated = rng.Next(5) == 0 && Mutate(ref request);
             bool noReply = op is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt or FuseOpcode.NotifyReply;
-            // A mutated Release may be refused before it closes anything: forget the handle either way.
             return (request, op, unique, noReply ? Reply.None : mutated ? Reply.AtMostOne : Reply.Exactly, released);
         }
 
@@ -592,7 +604,8 @@ public sealed class RequestFuzzTests
 
         // ---- the reply ----
 
-        private void Check(FuseOpcode op, ulong unique, byte[] request, int length)
+        /// <summary>Checks one reply and learns from it; returns its error.</summary>
+        private int Check(FuseOpcode op, ulong unique, byte[] request, int length)
         {
             Assert.True(length >= 16, Trail($"reply of {length} bytes"));
             var header = MemoryMarshal.Read<FuseOutHeader>(_reply);
@@ -610,10 +623,10 @@ public sealed class RequestFuzzTests
                     _directories.Remove(node);
                     _nonDirectories.Remove(node);
                 }
-                return;
+                return header.Error;
             }
             // Only an unmutated request says truthfully what it asked for; noise may be any opcode.
-            if (MemoryMarshal.Read<uint>(request.AsSpan(4)) != (uint)op) return;
+            if (MemoryMarshal.Read<uint>(request.AsSpan(4)) != (uint)op) return 0;
             Succeeded[op] = Succeeded.GetValueOrDefault(op) + 1;
             var payload = _reply.AsSpan(16, length - 16);
             var args = request.AsSpan(40);
@@ -657,6 +670,11 @@ public sealed class RequestFuzzTests
                         bool isDirectory = (MemoryMarshal.Read<FuseEntryOut>(payload).Attr.Mode & MemFs.S_IFMT) == MemFs.S_IFDIR;
                         (isDirectory ? _directories : _nonDirectories).Add(id);
                     }
+                    if (op == FuseOpcode.Mkdir && _madeDirectories.Count < 100)
+                    {
+                        var name = args[Unsafe.SizeOf<FuseMkdirIn>()..];
+                        _madeDirectories.Add((MemoryMarshal.Read<ulong>(request.AsSpan(16)), name[..name.IndexOf((byte)0)].ToArray()));
+                    }
                     if (op is FuseOpcode.Create or FuseOpcode.Tmpfile) _files.Add(MemoryMarshal.Read<FuseOpenOut>(payload[Unsafe.SizeOf<FuseEntryOut>()..]).Fh);
                     break;
                 case FuseOpcode.Open:
@@ -666,6 +684,7 @@ public sealed class RequestFuzzTests
                     _dirs.Add(MemoryMarshal.Read<FuseOpenOut>(payload).Fh);
                     break;
             }
+            return 0;
         }
     }
 }
