@@ -22,6 +22,7 @@ internal static class Posix
     [DllImport(C, SetLastError = true)] private static extern nint readlink(string path, byte[] buf, nuint size);
     [DllImport(C, SetLastError = true)] private static extern int truncate(string path, long length);
     [DllImport(C, SetLastError = true)] private static extern int fsync(int fd);
+    [DllImport(C, SetLastError = true)] private static extern int ftruncate(int fd, long length);
     [DllImport(C, SetLastError = true)] private static extern int chmod(string path, uint mode);
     [DllImport(C, SetLastError = true)] private static extern int lstat(string path, byte[] statbuf);
     [DllImport(C, SetLastError = true)] private static extern int statfs(string path, byte[] buf);
@@ -63,6 +64,7 @@ internal static class Posix
     public static int Symlink(string target, string path) => R(symlink(target, path));
     public static int Truncate(string path, long length) => R(truncate(path, length));
     public static int Fsync(int fd) => R(fsync(fd));
+    public static int Ftruncate(int fd, long length) => R(ftruncate(fd, length));
     public static int Chmod(string path, uint mode) => R(chmod(path, mode));
     public static long Lseek(int fd, long offset, int whence) => R(lseek(fd, offset, whence));
     public static int Fallocate(int fd, int mode, long offset, long length) => R(fallocate(fd, mode, offset, length));

@@ -19,7 +19,118 @@ internal static class PosixScenarios
         ("xattrs", Xattrs),
         ("big directory", BigDirectory),
         ("unlinked open file, fsync, chmod, utimens", OpenAfterUnlink),
+        ("random operations, seed 1", d => RandomOperations(d, 1)),
+        ("random operations, seed 2", d => RandomOperations(d, 2)),
+        ("random operations, seed 3", d => RandomOperations(d, 3)),
+        ("random operations, seed 4", d => RandomOperations(d, 4)),
     ];
+
+    /// <summary>
+    /// 1,500 seeded random calls on a small tree (three names, three levels): directories, opens with assorted flags,
+    /// reads and writes through up to four open files, truncates, renames (with NOREPLACE and EXCHANGE), hard and
+    /// symbolic links, chmod, fallocate and removals, each call's result in the transcript; then the whole tree
+    /// (types, modes, link counts, sizes, contents, link targets).
+    /// </summary>
+    private static List<string> RandomOperations(string d, int seed)
+    {
+        var rng = new Random(seed);
+        var t = new List<string>();
+        string[] names = ["a", "b", "c"];
+        string[] level2 = [.. names.SelectMany(x => names.Select(y => $"{x}/{y}"))];
+        string[] level3 = [.. level2.SelectMany(x => names.Select(z => $"{x}/{z}"))];
+        string[] paths = [.. names, .. level2, .. level3];
+        // Mostly shallow: a deeper path exists only once its parents do.
+        string Any() => rng.Next(20) switch { < 9 => names[rng.Next(3)], < 16 => level2[rng.Next(9)], _ => level3[rng.Next(27)] };
+        string P(string relative) => Path.Combine(d, relative);
+        int[] openFlags =
+        [
+            Posix.O_RDONLY, Posix.O_WRONLY | Posix.O_CREAT, Posix.O_RDWR | Posix.O_CREAT, Posix.O_RDWR | Posix.O_CREAT | Posix.O_EXCL,
+            Posix.O_WRONLY | Posix.O_TRUNC, Posix.O_RDWR | Posix.O_APPEND, Posix.O_RDONLY | Posix.O_DIRECTORY,
+        ];
+        var open = new List<(int Fd, string Path)>();
+        for (int step = 0; step < 1500; step++)
+        {
+            string p = Any(), q = Any();
+            int op = rng.Next(17);
+            string call = op switch
+            {
+                0 or 16 => $"mkdir {p} {Posix.Mkdir(P(p), rng.Next(2) == 0 ? 0x1EDu : 0x1C0u)}",
+                1 => $"rmdir {p} {Posix.Rmdir(P(p))}",
+                2 or 3 => OpenOne(p),
+                4 when open.Count > 0 => CloseOne(),
+                5 or 6 when open.Count > 0 => WriteOne(),
+                7 when open.Count > 0 => ReadOne(),
+                8 => $"truncate {p} {(rng.Next(2) == 0 ? Posix.Truncate(P(p), Pick(0, 10, 70_000)) : open.Count > 0 ? Posix.Ftruncate(open[0].Fd, Pick(0, 5, 100_000)) : 0)}",
+                9 => $"unlink {p} {Posix.Unlink(P(p))}",
+                10 => rng.Next(3) switch
+                {
+                    0 => $"rename {p} {q} {Posix.Rename(P(p), P(q))}",
+                    1 => $"rename-noreplace {p} {q} {Posix.Rename2(P(p), P(q), Posix.RENAME_NOREPLACE)}",
+                    _ => $"rename-exchange {p} {q} {Posix.Rename2(P(p), P(q), Posix.RENAME_EXCHANGE)}",
+                },
+                11 => $"link {p} {q} {Posix.Link(P(p), P(q))}",
+                12 => PickName("a", "b", "c/a", "none") is var target ? $"symlink {q} {target} {Posix.Symlink(target, P(q))}" : "",
+                13 => $"readlink {p} {Posix.ReadLink(P(p)) ?? "-"} chmod {Posix.Chmod(P(p), (uint)Pick(0x1A4, 0x180, 0x1ED))}",
+                14 when open.Count > 0 => $"fallocate {Posix.Fallocate(open[^1].Fd, Pick(0, 3), Pick(0, 4096, 100_000), Pick(1, 4096, 70_000))}",
+                _ => Describe(p),
+            };
+            t.Add(call);
+        }
+        foreach (var (fd, _) in open) Posix.Close(fd);
+        foreach (var path in paths) t.Add(Describe(path));
+        return t;
+
+        int Pick(params int[] values) => values[rng.Next(values.Length)];
+        string PickName(params string[] values) => values[rng.Next(values.Length)];
+
+        string OpenOne(string p)
+        {
+            int flags = openFlags[rng.Next(openFlags.Length)];
+            int fd = Posix.Open(P(p), flags);
+            if (fd < 0) return $"open {p} {flags:x} {fd}";
+            if (open.Count == 4) { Posix.Close(open[0].Fd); open.RemoveAt(0); }
+            open.Add((fd, p));
+            return $"open {p} {flags:x} ok";
+        }
+
+        string CloseOne()
+        {
+            int i = rng.Next(open.Count);
+            var (fd, p) = open[i];
+            open.RemoveAt(i);
+            return $"close {p} {Posix.Close(fd)}";
+        }
+
+        string WriteOne()
+        {
+            var (fd, p) = open[rng.Next(open.Count)];
+            var data = new byte[Pick(1, 100, 5000, 70_000)];
+            rng.NextBytes(data);
+            return $"pwrite {p} {Posix.PWrite(fd, data, Pick(0, 1000, 65536, 200_000))}";
+        }
+
+        string ReadOne()
+        {
+            var (fd, p) = open[rng.Next(open.Count)];
+            var data = new byte[Pick(1, 4096, 100_000)];
+            long n = Posix.PRead(fd, data, Pick(0, 1000, 65536, 200_000));
+            return $"pread {p} {n} {(n > 0 ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data.AsSpan(0, (int)n)))[..16] : "")}";
+        }
+
+        string Describe(string p)
+        {
+            int rc = Posix.LStat(P(p), out var st);
+            if (rc < 0) return $"lstat {p} {rc}";
+            uint type = st.Mode & 0xF000;
+            string what = type switch
+            {
+                0x4000 => $"dir nlink={st.Nlink}",
+                0xA000 => $"symlink -> {Posix.ReadLink(P(p))}",
+                _ => $"file nlink={st.Nlink} size={st.Size} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(P(p))))[..16]}",
+            };
+            return $"lstat {p} {Convert.ToString(st.Mode & 0xFFF, 8)} {what}";
+        }
+    }
 
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
