@@ -126,7 +126,8 @@ internal sealed class Dispatcher
             _log($"fuselage: in-flight table full: unique {req.Unique} cannot be interrupted or cancelled at teardown");
         req.Pending = pending;
         req.Dispatcher = this;
-        pending.GetAwaiter().UnsafeOnCompleted(req.OnPendingComplete);
+        // Never the caller's SynchronizationContext: a reply must not wait for a UI loop or a test framework's queue.
+        pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(req.OnPendingComplete);
     }
 
     internal void CompletePending(Request req)
@@ -186,7 +187,8 @@ internal sealed class Dispatcher
     }
 
     /// <summary>Splits off a name that is to become, or stop being, a directory entry: never empty, "." or "..",
-    /// and without '/'. The kernel sends no other (the VFS answers for "." and ".."); a request that does is malformed.</summary>
+    /// and without '/'. The kernel sends no other (the VFS answers for "." and ".."); a request that does is malformed.
+    /// TMPFILE is not checked: its dentry's name is "/", and the filesystem never sees it.</summary>
     private static bool TakeEntryName(scoped ref ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> name)
         => TakeName(ref rest, out name) && name.Length > 0 && !name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8)
             && !name.Contains((byte)'/');

@@ -145,9 +145,12 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         return Node(id) is { } n ? Acquire(n, out lease) : -Errno.ESTALE;
     }
 
-    /// <summary>How many uncached ancestors one reopen walks at most: a route that loops (it never should) or a tree
-    /// deeper than this answers ELOOP instead of overflowing the stack, which would end the process.</summary>
-    private const int MaxReopenDepth = 2048;
+    /// <summary>
+    /// How many uncached ancestors one reopen walks at most (each a stack frame). Past it the answer is ESTALE, which
+    /// makes the kernel look the path up again by name and so repair the routes: renames made outside the mount can
+    /// leave two routes pointing at each other, and a loop must not overflow the stack, which would end the process.
+    /// </summary>
+    private const int MaxReopenDepth = 1024;
 
     private int Acquire(Inode n, out Lease lease, int depth = 0)
     {
@@ -167,7 +170,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         }
         // Not cached: opened again outside the lock, so one request's syscalls (two or three on the parent route)
         // never hold up the others' lookups of cached inodes.
-        int fd = depth < MaxReopenDepth ? Reopen(n, parent, name, depth) : -Errno.ELOOP;
+        int fd = Reopen(n, parent, name, depth);
         if (fd < 0) return fd;
         int surplus;
         lock (_lock)
@@ -250,6 +253,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (parent is null) return Err();
         }
         if (parent is null || name is null) return -Errno.ESTALE;
+        if (depth >= MaxReopenDepth) return -Errno.ESTALE;
         int rc = Acquire(parent, out var parentLease, depth + 1);
         if (rc < 0) return rc;
         using (parentLease)

@@ -374,7 +374,7 @@ public class ProtocolTests
         k.Send(FuseOpcode.BatchForget, 0, Bytes(new FuseBatchForgetIn()), lengthOverride: 20);
         Assert.Equal(0, k.Transport.PendingReplies);
         Assert.Equal(2, lines.Skip(logged).Count(l => l.Contains("not answered")));
-        // A NOTIFY_REPLY claiming more than 2 GiB of data: the data that came is handed on, nothing throws.
+        // A NOTIFY_REPLY claiming more than 2 GiB of data (a negative int once cast): nothing throws, nothing is answered.
         k.Send(FuseOpcode.NotifyReply, 1, [.. Bytes(new FuseNotifyRetrieveIn { Size = uint.MaxValue }), .. new byte[10]]);
         Assert.Equal(0, k.Transport.PendingReplies);
         Assert.DoesNotContain(lines, l => l.Contains("threw"));

@@ -48,40 +48,52 @@ internal static class PosixScenarios
             Posix.O_WRONLY | Posix.O_TRUNC, Posix.O_RDWR | Posix.O_APPEND, Posix.O_RDONLY | Posix.O_DIRECTORY,
         ];
         var open = new List<(int Fd, string Path)>();
-        for (int step = 0; step < 1500; step++)
+        try
         {
-            string p = Any(), q = Any();
-            int op = rng.Next(17);
-            string call = op switch
-            {
-                0 or 16 => $"mkdir {p} {Posix.Mkdir(P(p), rng.Next(2) == 0 ? 0x1EDu : 0x1C0u)}",
-                1 => $"rmdir {p} {Posix.Rmdir(P(p))}",
-                2 or 3 => OpenOne(p),
-                4 when open.Count > 0 => CloseOne(),
-                5 or 6 when open.Count > 0 => WriteOne(),
-                7 when open.Count > 0 => ReadOne(),
-                8 => $"truncate {p} {(rng.Next(2) == 0 ? Posix.Truncate(P(p), Pick(0, 10, 70_000)) : open.Count > 0 ? Posix.Ftruncate(open[0].Fd, Pick(0, 5, 100_000)) : 0)}",
-                9 => $"unlink {p} {Posix.Unlink(P(p))}",
-                10 => rng.Next(3) switch
-                {
-                    0 => $"rename {p} {q} {Posix.Rename(P(p), P(q))}",
-                    1 => $"rename-noreplace {p} {q} {Posix.Rename2(P(p), P(q), Posix.RENAME_NOREPLACE)}",
-                    _ => $"rename-exchange {p} {q} {Posix.Rename2(P(p), P(q), Posix.RENAME_EXCHANGE)}",
-                },
-                11 => $"link {p} {q} {Posix.Link(P(p), P(q))}",
-                12 => PickName("a", "b", "c/a", "none") is var target ? $"symlink {q} {target} {Posix.Symlink(target, P(q))}" : "",
-                13 => $"readlink {p} {Posix.ReadLink(P(p)) ?? "-"} chmod {Posix.Chmod(P(p), (uint)Pick(0x1A4, 0x180, 0x1ED))}",
-                14 when open.Count > 0 => $"fallocate {Posix.Fallocate(open[^1].Fd, Pick(0, 3), Pick(0, 4096, 100_000), Pick(1, 4096, 70_000))}",
-                _ => Describe(p),
-            };
-            t.Add(call);
+            Steps();
         }
-        foreach (var (fd, _) in open) Posix.Close(fd);
+        finally
+        {
+            foreach (var (fd, _) in open) Posix.Close(fd); // before the tree is read, and on failure: a mount must unmount
+        }
         foreach (var path in paths) t.Add(Describe(path));
         return t;
 
-        int Pick(params int[] values) => values[rng.Next(values.Length)];
-        string PickName(params string[] values) => values[rng.Next(values.Length)];
+        void Steps()
+        {
+            for (int step = 0; step < 1500; step++)
+            {
+                string p = Any(), q = Any();
+                int op = rng.Next(17);
+                string call = op switch
+                {
+                    0 or 16 => $"mkdir {p} {Posix.Mkdir(P(p), rng.Next(2) == 0 ? 0x1EDu : 0x1C0u)}",
+                    1 => $"rmdir {p} {Posix.Rmdir(P(p))}",
+                    2 or 3 => OpenOne(p),
+                    4 when open.Count > 0 => CloseOne(),
+                    5 or 6 when open.Count > 0 => WriteOne(),
+                    7 when open.Count > 0 => ReadOne(),
+                    8 => $"truncate {p} {(rng.Next(2) == 0 ? Posix.Truncate(P(p), Pick(0, 10, 70_000)) : open.Count > 0 ? Posix.Ftruncate(open[0].Fd, Pick(0, 5, 100_000)) : 0)}",
+                    9 => $"unlink {p} {Posix.Unlink(P(p))}",
+                    10 => rng.Next(3) switch
+                    {
+                        0 => $"rename {p} {q} {Posix.Rename(P(p), P(q))}",
+                        1 => $"rename-noreplace {p} {q} {Posix.Rename2(P(p), P(q), Posix.RENAME_NOREPLACE)}",
+                        _ => $"rename-exchange {p} {q} {Posix.Rename2(P(p), P(q), Posix.RENAME_EXCHANGE)}",
+                    },
+                    11 => $"link {p} {q} {Posix.Link(P(p), P(q))}",
+                    12 => Symlink(q, Pick("a", "b", "c/a", "none")),
+                    13 => $"readlink {p} {Posix.ReadLink(P(p)) ?? "-"} chmod {Posix.Chmod(P(p), (uint)Pick(0x1A4, 0x180, 0x1ED))}",
+                    14 when open.Count > 0 => $"fallocate {Posix.Fallocate(open[^1].Fd, Pick(0, 3), Pick(0, 4096, 100_000), Pick(1, 4096, 70_000))}",
+                    _ => Describe(p),
+                };
+                t.Add(call);
+            }
+        }
+
+        T Pick<T>(params T[] values) => values[rng.Next(values.Length)];
+
+        string Symlink(string q, string target) => $"symlink {q} {target} {Posix.Symlink(target, P(q))}";
 
         string OpenOne(string p)
         {

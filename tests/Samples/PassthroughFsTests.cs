@@ -94,21 +94,47 @@ public sealed class PassthroughFsTests : IDisposable
     }
 
     [Fact]
-    public void A_route_deeper_than_the_reopen_bound_answers_ELOOP_instead_of_overflowing_the_stack()
+    public void A_route_deeper_than_the_reopen_bound_answers_ESTALE_instead_of_overflowing_the_stack()
     {
         var (fs, k) = Start(PassthroughFs.InodeKeying.ParentAndName, cache: 2);
         using var _ = fs;
         using var __ = k;
-        var chain = new List<ulong> { Root };
-        for (int i = 0; i < 2100; i++) chain.Add(k.Mkdir(chain[^1], "d", 0x1ED, 0).Entry.NodeId);
-        k.Mknod(Root, "evict1", 0x81A4, 0, 0);
-        k.Mknod(Root, "evict2", 0x81A4, 0, 0);
-        Assert.Equal(-Errno.ELOOP, k.GetAttr(chain[^1]).Error); // 2,100 uncached ancestors: past the bound
-        Assert.Equal(0, k.GetAttr(chain[1000]).Error);
-        Assert.Equal(0, k.GetAttr(chain[^1]).Error); // chain[1000] is cached now: 1,100 to walk
-        // rm, not Directory.Delete: the tree is deeper than a path may be long.
-        using var rm = System.Diagnostics.Process.Start("rm", ["-rf", Path.Combine(_dir, "d")]);
-        rm.WaitForExit();
+        try
+        {
+            var chain = new List<ulong> { Root };
+            for (int i = 0; i < 1100; i++) chain.Add(k.Mkdir(chain[^1], "d", 0x1ED, 0).Entry.NodeId);
+            k.Mknod(Root, "evict1", 0x81A4, 0, 0);
+            k.Mknod(Root, "evict2", 0x81A4, 0, 0);
+            Assert.Equal(-Errno.ESTALE, k.GetAttr(chain[^1]).Error); // 1,100 uncached ancestors: past the bound
+            Assert.Equal(0, k.GetAttr(chain[500]).Error);
+            Assert.Equal(0, k.GetAttr(chain[^1]).Error); // chain[500] is cached now: 600 to walk
+        }
+        finally
+        {
+            // rm, not Directory.Delete: the tree is deeper than a path may be long.
+            using var rm = System.Diagnostics.Process.Start("rm", ["-rf", Path.Combine(_dir, "d")]);
+            rm.WaitForExit();
+        }
+    }
+
+    [Fact]
+    public void Routes_looped_by_renames_outside_the_mount_answer_ESTALE_and_a_lookup_by_name_repairs_them()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "x", "y"));
+        var (fs, k) = Start(PassthroughFs.InodeKeying.ParentAndName, cache: 2);
+        using var _ = fs;
+        using var __ = k;
+        ulong x = k.Lookup(Root, "x").Entry.NodeId;
+        ulong y = k.Lookup(x, "y").Entry.NodeId;
+        // Behind the server's back: x/y becomes y, and x moves into it. A LOOKUP of y/x then routes x through y,
+        // whose own route still runs through x.
+        Directory.Move(Path.Combine(_dir, "x", "y"), Path.Combine(_dir, "y"));
+        Directory.Move(Path.Combine(_dir, "x"), Path.Combine(_dir, "y", "x"));
+        Assert.Equal(x, k.Lookup(y, "x").Entry.NodeId);
+        for (int i = 0; i < 4; i++) k.Mknod(Root, $"evict{i}", 0x81A4, 0, 0);
+        Assert.Equal(-Errno.ESTALE, k.GetAttr(x).Error);
+        Assert.Equal(y, k.Lookup(Root, "y").Entry.NodeId); // what the kernel does after ESTALE: look the path up again
+        Assert.Equal(0, k.GetAttr(x).Error);
     }
 
     [Theory, MemberData(nameof(Keyings))]
@@ -121,6 +147,7 @@ public sealed class PassthroughFsTests : IDisposable
             k.Mknod(d, "f", 0x81A4, 0, 0);
             Assert.Equal(0, k.Unlink(d, "f")); // kept open outside the cache: the kernel still holds it
             Assert.Equal(0, k.Rmdir(Root, "d"));
+            Assert.Equal(2, fs.PinnedFds);
             Assert.NotEmpty(OpenFiles.Under(_dir));
             fs.Dispose();
         }

@@ -104,6 +104,7 @@ public sealed class RequestFuzzTests
                 fuzz.AssertReached(CoreOperations);
                 fuzz.ReleaseAll(k.Transport);
                 Assert.True(fs.CachedFds <= 64, $"{fs.CachedFds} cached fds, capacity 64");
+                Assert.NotEmpty(OpenFiles.Under(source)); // the root's fd at least: the check below can see them
             }
             Assert.Equal(before, Snapshot(parent, skip: source));
             // Disposed, the filesystem holds nothing open under its source (removed files and ".." parents included).
