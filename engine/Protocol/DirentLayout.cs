@@ -9,10 +9,9 @@ internal static class DirentLayout
 {
     public const int DirentHeader = 24;     // FUSE_NAME_OFFSET
     public const int DirentPlusHeader = 152; // FUSE_NAME_OFFSET_DIRENTPLUS
-    /// <summary>FUSE_NAME_MAX (fs/fuse/fuse_i.h, PATH_MAX - 1 since Linux 6.14): the longest name the kernel takes in a
-    /// directory record (longer: EIO) and, once MAX_PAGES gives max_pages &gt; 1, in LOOKUP, INVAL_ENTRY and DELETE
-    /// (fc->name_max; FUSE_NAME_LOW_MAX, 1024, otherwise, where the kernel answers ENAMETOOLONG).</summary>
-    public const int NameMax = 4095;
+    /// <summary>The longest name the kernel takes in a directory record (longer: EIO), and in LOOKUP, INVAL_ENTRY and
+    /// DELETE once MAX_PAGES gives max_pages &gt; 1 (otherwise <see cref="FuseProtocol.NameLowMax"/>: ENAMETOOLONG).</summary>
+    public const int NameMax = FuseProtocol.NameMax;
 
     /// <summary>
     /// Throws for a name the kernel would refuse in a directory record: empty, longer than <see cref="NameMax"/>, or

@@ -191,7 +191,8 @@ public sealed class MemFs : FileSystem
         _nodes.Remove(n.Ino);
     }
 
-    /// <summary>Checks the parent of an entry change: exists, is a live directory, name fits.</summary>
+    /// <summary>Checks the parent of an entry change: exists, is a directory, name fits (the engine refuses
+    /// empty, ".", ".." and '/' names before they get here).</summary>
     private int CheckParent(ulong parent, ReadOnlySpan<byte> name, out Node dir)
     {
         dir = null!;
@@ -199,7 +200,6 @@ public sealed class MemFs : FileSystem
         if (p is null) return -Errno.ENOENT;
         if (p.Dir is null) return -Errno.ENOTDIR;
         if (name.Length > NameMax) return -Errno.ENAMETOOLONG;
-        if (name.Length == 0 || name.Contains((byte)'/')) return -Errno.EINVAL;
         dir = p;
         return 0;
     }
@@ -404,8 +404,6 @@ public sealed class MemFs : FileSystem
 
     public override ValueTask<int> RmDir(Request request, ulong parent, ReadOnlySpan<byte> name)
     {
-        if (IsDot(name)) return Error(Errno.EINVAL);
-        if (IsDotDot(name)) return Error(Errno.ENOTEMPTY);
         lock (_lock)
         {
             int rc = CheckParent(parent, name, out var dir);

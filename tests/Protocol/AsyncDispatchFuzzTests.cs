@@ -81,15 +81,7 @@ public sealed class AsyncDispatchFuzzTests
         var buffer = new byte[1 << 20];
         ulong unique = 0;
 
-        byte[] Message(FuseOpcode op, ulong nodeId, ulong id, ReadOnlySpan<byte> args)
-        {
-            var m = new byte[40 + args.Length];
-            MemoryMarshal.Write(m, new FuseInHeader { Len = (uint)m.Length, Opcode = (uint)op, Unique = id, NodeId = nodeId });
-            args.CopyTo(m.AsSpan(40));
-            return m;
-        }
-
-        Assert.True(transport.Send(Message(FuseOpcode.Init, 0, ++unique, KernelModel.Bytes(new FuseInitIn { Major = 7, Minor = 45, Flags = uint.MaxValue, Flags2 = uint.MaxValue }))));
+        Assert.True(transport.Send(KernelModel.Message(FuseOpcode.Init, 0, ++unique, KernelModel.Bytes(new FuseInitIn { Major = 7, Minor = 45, Flags = uint.MaxValue, Flags2 = uint.MaxValue }))));
         Assert.True(transport.TryReceive(buffer, out _));
 
         // What each GETATTR must be answered: by unique, the node it asked about, and how it was treated.
@@ -118,9 +110,9 @@ public sealed class AsyncDispatchFuzzTests
             if (action < 40 || waiting.Length == 0)
             {
                 ulong id = ++unique;
-                bool early = rng.Next(10) == 0 && transport.Send(Message(FuseOpcode.Interrupt, 0, ++unique, KernelModel.Bytes(new FuseInterruptIn { Unique = id }))); // before its request
+                bool early = rng.Next(10) == 0 && transport.Send(KernelModel.Message(FuseOpcode.Interrupt, 0, ++unique, KernelModel.Bytes(new FuseInterruptIn { Unique = id }))); // before its request
                 ulong node = (ulong)rng.Next(2, 400);
-                if (!transport.Send(Message(FuseOpcode.Getattr, node, id, KernelModel.Bytes(new FuseGetattrIn()))))
+                if (!transport.Send(KernelModel.Message(FuseOpcode.Getattr, node, id, KernelModel.Bytes(new FuseGetattrIn()))))
                 {
                     // Every slot holds a request: finish a waiting one, or wait for a reply on its way to be taken.
                     if (waiting.Length > 0 && waiting[rng.Next(waiting.Length)] is var finished && fs.Complete(finished, 0))
@@ -141,7 +133,7 @@ public sealed class AsyncDispatchFuzzTests
             {
                 // Refused when every slot is taken (back-pressure, as when the kernel's queue is not read): then not sent.
                 ulong id = waiting[rng.Next(waiting.Length)];
-                if (transport.Send(Message(FuseOpcode.Interrupt, 0, ++unique, KernelModel.Bytes(new FuseInterruptIn { Unique = id })))
+                if (transport.Send(KernelModel.Message(FuseOpcode.Interrupt, 0, ++unique, KernelModel.Bytes(new FuseInterruptIn { Unique = id })))
                     && sent[id].CompletedWith == int.MinValue)
                     sent[id] = sent[id] with { InterruptedWhileWaiting = true };
             }
@@ -149,11 +141,11 @@ public sealed class AsyncDispatchFuzzTests
             {
                 // An interrupt for a request already answered, or never sent: nothing happens, nothing is answered.
                 ulong id = rng.Next(2) == 0 ? (ulong)rng.NextInt64(1, (long)unique) : (1ul << 40) + (ulong)step; // never a request's
-                if (!fs.Waiting.ContainsKey(id)) transport.Send(Message(FuseOpcode.Interrupt, 0, ++unique, KernelModel.Bytes(new FuseInterruptIn { Unique = id })));
+                if (!fs.Waiting.ContainsKey(id)) transport.Send(KernelModel.Message(FuseOpcode.Interrupt, 0, ++unique, KernelModel.Bytes(new FuseInterruptIn { Unique = id })));
             }
             else
             {
-                transport.Send(Message(FuseOpcode.Forget, (ulong)rng.Next(2, 400), ++unique, KernelModel.Bytes(new FuseForgetIn { Nlookup = 1 })));
+                transport.Send(KernelModel.Message(FuseOpcode.Forget, (ulong)rng.Next(2, 400), ++unique, KernelModel.Bytes(new FuseForgetIn { Nlookup = 1 })));
             }
         }
 
@@ -192,7 +184,7 @@ public sealed class AsyncDispatchFuzzTests
 
         // Nothing pending, every slot free: Depth requests fit again at once.
         var slow = Enumerable.Range(0, Depth).Select(_ => ++unique).ToList();
-        foreach (var id in slow) Assert.True(transport.Send(Message(FuseOpcode.Getattr, 1, id, KernelModel.Bytes(new FuseGetattrIn()))));
+        foreach (var id in slow) Assert.True(transport.Send(KernelModel.Message(FuseOpcode.Getattr, 1, id, KernelModel.Bytes(new FuseGetattrIn()))));
         foreach (var id in slow) fs.Complete(id, 0);
         int answered = 0;
         while (answered < Depth)

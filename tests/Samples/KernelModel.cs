@@ -46,25 +46,29 @@ public sealed class KernelModel : IDisposable
 
     public static T Read<T>(byte[] payload, int offset = 0) where T : unmanaged => MemoryMarshal.Read<T>(payload.AsSpan(offset));
 
+    /// <summary>A request as the kernel writes it: fuse_in_header (its length filled in), then the arguments.</summary>
+    public static byte[] Message(FuseOpcode opcode, ulong nodeId, ulong unique, ReadOnlySpan<byte> args, uint uid = 0, uint gid = 0, uint pid = 0)
+    {
+        var request = new byte[40 + args.Length];
+        MemoryMarshal.Write(request, new FuseInHeader
+        {
+            Len = (uint)request.Length, Opcode = (uint)opcode, Unique = unique, NodeId = nodeId, Uid = uid, Gid = gid, Pid = pid,
+        });
+        args.CopyTo(request.AsSpan(40));
+        return request;
+    }
+
     /// <summary>Sends one request and returns its reply; requests without a reply (FORGET) return (0, empty).</summary>
     public (int Error, byte[] Payload) Call(FuseOpcode opcode, ulong nodeId, params byte[][] args)
     {
-        int argLength = args.Sum(a => a.Length);
-        var request = new byte[40 + argLength];
-        var header = new FuseInHeader
-        {
-            Len = (uint)request.Length, Opcode = (uint)opcode, Unique = ++_unique * 2, NodeId = nodeId,
-            Uid = Uid, Gid = Gid, Pid = Pid,
-        };
-        MemoryMarshal.Write(request, in header);
-        int at = 40;
-        foreach (var a in args) { a.CopyTo(request, at); at += a.Length; }
+        ulong unique = ++_unique * 2;
+        var request = Message(opcode, nodeId, unique, args.SelectMany(a => a).ToArray(), Uid, Gid, Pid);
         if (!_transport.Send(request)) throw new InvalidOperationException($"{opcode}: request not accepted");
         if (!_transport.TryReceive(_reply, out int length))
             return (0, []);
         var outHeader = MemoryMarshal.Read<FuseOutHeader>(_reply);
         if (outHeader.Len != length) throw new InvalidOperationException($"{opcode}: reply header says {outHeader.Len}, got {length}");
-        if (outHeader.Unique != header.Unique) throw new InvalidOperationException($"{opcode}: reply for {outHeader.Unique}, expected {header.Unique}");
+        if (outHeader.Unique != unique) throw new InvalidOperationException($"{opcode}: reply for {outHeader.Unique}, expected {unique}");
         if (outHeader.Error != 0 && length != 16) throw new InvalidOperationException($"{opcode}: error reply with payload");
         return (outHeader.Error, _reply.AsSpan(16, length - 16).ToArray());
     }

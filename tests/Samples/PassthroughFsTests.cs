@@ -282,17 +282,13 @@ public sealed class PassthroughFsTests : IDisposable
             Assert.Empty(failures);
             Assert.Equal(1, fs.InodeCount); // the root alone
             Assert.Equal(0, fs.CachedFds);
-            Assert.Empty(OpenFdsInside(_dir));
+            Assert.Empty(OpenFiles.Inside(_dir));
         }
         finally
         {
             foreach (var k in kernels) k.Dispose();
         }
     }
-
-    /// <summary>This process's fds on paths inside <paramref name="dir"/> (other tests' fds are elsewhere).</summary>
-    private static List<string> OpenFdsInside(string dir) =>
-        [.. Directory.GetFiles("/proc/self/fd").Select(fd => new FileInfo(fd).LinkTarget).OfType<string>().Where(t => t.StartsWith(dir + "/", StringComparison.Ordinal))];
 
     [Fact]
     public void DotDotOfTheRootIsTheRoot()

@@ -268,14 +268,7 @@ public sealed class RequestFuzzTests
 
         private string Trail(string failure) => $"{failure}; the last requests: {string.Join(" | ", _recent)}";
 
-        private byte[] Request(FuseOpcode op, ulong nodeId, ReadOnlySpan<byte> args)
-        {
-            var request = new byte[40 + args.Length];
-            var header = new FuseInHeader { Len = (uint)request.Length, Opcode = (uint)op, Unique = _unique += 2, NodeId = nodeId };
-            MemoryMarshal.Write(request, in header);
-            args.CopyTo(request.AsSpan(40));
-            return request;
-        }
+        private byte[] Request(FuseOpcode op, ulong nodeId, ReadOnlySpan<byte> args) => KernelModel.Message(op, nodeId, _unique += 2, args);
 
         // ---- the request ----
 
