@@ -312,7 +312,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             lock (_lock) known = _byKey.ContainsKey((st.Dev, st.Ino));
             if (!known) handle = MakeHandle(fd);
         }
-        int surplus;
+        int surplus, evicted = -1;
         lock (_lock)
         {
             if (!_byKey.TryGetValue((st.Dev, st.Ino), out var n))
@@ -331,6 +331,13 @@ public sealed class PassthroughFs : FileSystem, IDisposable
                 n.Name = name.ToArray();
             }
             surplus = Adopt(n, fd);
+            if (!viaDotDot && n.Pinned && n.Id != FuseProtocol.RootId && n.Fd >= 0 && n.LruNode.List is null)
+            {
+                // Kept outside the LRU for want of a route (met through "..", or its route was removed): it has one
+                // again, so its fd goes back to the cache.
+                n.Pinned = false;
+                evicted = Cache(n);
+            }
             if (viaDotDot && n.Handle is null && n.Parent is null && !n.Pinned)
             {
                 // First met through "..", with no route back: it keeps its fd, outside the LRU, until forgotten.
@@ -343,6 +350,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             FillAttr(st, ref e.Attr);
         }
         CloseIfOpen(surplus);
+        CloseIfOpen(evicted);
         return 0;
     }
 

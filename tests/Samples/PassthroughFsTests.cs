@@ -71,6 +71,29 @@ public sealed class PassthroughFsTests : IDisposable
     }
 
     [Theory, MemberData(nameof(Keyings))]
+    public void A_directory_met_through_dot_dot_goes_back_to_the_cache_once_looked_up_by_name(PassthroughFs.InodeKeying? keying)
+    {
+        // Met through ".." first, it has no route and keeps its fd outside the LRU; looked up by name later, it has
+        // one, and an fd kept for every such directory would count against the process's 20,000 open files.
+        Directory.CreateDirectory(Path.Combine(_dir, "a", "b"));
+        var (fs, k) = Start(keying, cache: 2);
+        using var _ = fs;
+        using var __ = k;
+        ulong a = k.Lookup(Root, "a").Entry.NodeId;
+        ulong b = k.Lookup(a, "b").Entry.NodeId;
+        k.Forget(a, 1); // the kernel dropped "a"; NFS export then walks up from "b"
+        ulong up = k.Lookup(b, "..").Entry.NodeId;
+        Assert.Equal(keying is null ? 0 : 1, fs.PinnedFds); // a file handle is a route of its own
+        Assert.Equal(up, k.Lookup(Root, "a").Entry.NodeId);
+        Assert.Equal(0, fs.PinnedFds);
+        for (int i = 0; i < 4; i++) k.Mknod(Root, $"evict{i}", 0x81A4, 0, 0);
+        Assert.True(fs.CachedFds <= 2);
+        Assert.Equal(0, k.GetAttr(up).Error); // reopened by its route
+        Assert.Equal(0, k.Mkdir(up, "new").Error);
+        Assert.True(Directory.Exists(Path.Combine(_dir, "a", "new")));
+    }
+
+    [Theory, MemberData(nameof(Keyings))]
     public void Readdirplus_names_its_entries_after_the_directory_its_handle_opened(PassthroughFs.InodeKeying? keying)
     {
         // A READDIRPLUS whose node id is not its handle's directory (the kernel sends none such) once recorded
@@ -324,11 +347,13 @@ public sealed class PassthroughFsTests : IDisposable
         // One link of two: a handle still opens it; by (parent, name) the route it was last found by is gone.
         bool handles = fs.Keying == PassthroughFs.InodeKeying.FileHandles;
         Assert.Equal(handles ? 0 : 1, fs.PinnedFds);
+        Assert.Equal(file.NodeId, k.Lookup(Root, "f").Entry.NodeId); // a route again: its fd goes back to the cache
+        Assert.Equal(0, fs.PinnedFds);
 
         Assert.Equal(0, k.Unlink(Root, "f")); // the last link
         Assert.Equal(1, fs.PinnedFds);
         Assert.Equal((0, 0u), (k.GetAttr(file.NodeId).Error, k.GetAttr(file.NodeId).Attr.Nlink)); // served from the pinned fd
-        k.Forget(file.NodeId, 2);
+        k.Forget(file.NodeId, 3);
         Assert.Equal(0, fs.PinnedFds);
     }
 
