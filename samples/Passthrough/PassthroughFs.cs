@@ -31,6 +31,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private readonly Dictionary<(ulong Dev, ulong Ino), Inode> _byKey = new();
     private readonly LinkedList<Inode> _lru = new();
     private readonly Dictionary<ulong, DirHandle> _dirs = new();
+    // The fds open files use as their fh: RELEASE closes only one of these (a stray fh must never close another fd of
+    // the process, such as /dev/fuse), and Dispose closes those the kernel never released (an aborted connection).
+    private readonly HashSet<int> _openFiles = new();
     private readonly int _rootFd;
     private readonly int _rootMountId;
     private readonly int _mountFd = -1; // open_by_handle_at wants a real (not O_PATH) fd on the mount
@@ -88,13 +91,18 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (_disposed) return;
             _disposed = true;
             // Every inode's fd: the cached ones, the root's, and those kept outside the cache (removed while still
-            // looked up, met through "..") that the kernel did not forget before it went.
+            // looked up, met through "..") that the kernel did not forget before it went. One a call still uses is
+            // closed by that call's lease: closed now, its number could be reused under the call by another open.
             foreach (var n in _byId.Values)
             {
-                if (n.Fd >= 0) Libc.close(n.Fd);
+                n.Pinned = false;
+                if (n.Fd < 0 || n.Users > 0) continue;
+                Libc.close(n.Fd);
                 n.Fd = -1;
             }
             _lru.Clear();
+            foreach (int fd in _openFiles) Libc.close(fd);
+            _openFiles.Clear();
             foreach (var d in _dirs.Values) Libc.close(d.Fd);
             _dirs.Clear();
             if (_mountFd >= 0) Libc.close(_mountFd);
@@ -175,6 +183,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         int surplus;
         lock (_lock)
         {
+            if (_disposed) { Libc.close(fd); return -Errno.EIO; } // nothing would close it
             surplus = Adopt(n, fd);
             n.Users++;
             lease = new Lease(this, n, n.Fd);
@@ -714,6 +723,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     /// </summary>
     private ulong HandleFor(Request request, ulong ino, int fd)
     {
+        lock (_lock) _openFiles.Add(fd);
         if (BackingFiles is not { Enabled: true } backing) return (ulong)fd;
         if (Node(ino) is not { } node) return (ulong)fd;
         int id;
@@ -795,6 +805,9 @@ public sealed class PassthroughFs : FileSystem, IDisposable
 
     public override ValueTask<int> Release(Request request, ulong ino, ulong fh, int flags)
     {
+        bool open;
+        lock (_lock) open = _openFiles.Remove((int)fh);
+        if (!open) return Error(Errno.EBADF); // not a handle of ours (the kernel releases each one it was given once)
         Libc.close((int)fh);
         ReleaseBacking(ino, fh);
         return Success;

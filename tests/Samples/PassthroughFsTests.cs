@@ -325,6 +325,27 @@ public sealed class PassthroughFsTests : IDisposable
         Assert.Equal(-Errno.EINVAL, k.Lookup(Root, "../etc").Error);
     }
 
+    [Fact]
+    public void Release_closes_only_the_handles_it_gave_and_dispose_the_ones_never_released()
+    {
+        File.WriteAllText(Path.Combine(_dir, "f"), "data");
+        var (fs, k) = Start(null);
+        using var __ = k;
+        using var other = File.OpenRead(Path.Combine(_dir, "f")); // an fd of the process that is no handle of fs
+        int otherFd = (int)other.SafeFileHandle.DangerousGetHandle();
+        Assert.Equal(-Errno.EBADF, k.Release(Root, (ulong)otherFd));
+        Assert.Equal(4, other.Read(new byte[8])); // still open
+        ulong f = k.Lookup(Root, "f").Entry.NodeId;
+        var (e, fh) = k.Open(f, Libc.O_RDONLY);
+        Assert.Equal(0, e);
+        var (e2, fh2) = k.Open(f, Libc.O_RDONLY);
+        Assert.Equal(0, e2);
+        Assert.Equal(0, k.Release(f, fh2));
+        Assert.Equal(-Errno.EBADF, k.Release(f, fh2)); // a second RELEASE of it: its number may be another fd's by now
+        fs.Dispose(); // the connection went without releasing fh
+        Assert.Equal([$"{otherFd} -> {Path.Combine(_dir, "f")}"], OpenFiles.Under(_dir)); // only the test's own
+    }
+
     [Theory, MemberData(nameof(Keyings))]
     public void Only_a_removal_that_leaves_an_inode_unreachable_pins_its_fd(PassthroughFs.InodeKeying? keying)
     {
