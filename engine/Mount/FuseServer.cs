@@ -44,15 +44,16 @@ public sealed class FuseServer : IDisposable
         if (Mount is not null || Volatile.Read(ref _stopped) != 0) throw new InvalidOperationException("a FuseServer starts once; make a new one");
         if (Options.Policy.Unsupported is { } why) throw new NotSupportedException(why);
         if (Options.Transport == TransportKind.Uring) UringSupport.ThrowIfDisabled();
-        // Every request that can wait at once must fit the interrupt table: uring has a queue per possible CPU, and
-        // the threads transport may grow to its MaxWorkers.
-        int queues = Options.Transport switch
+        // Every request that can wait at once must fit the interrupt table: uring has a queue per possible CPU (of
+        // Depth entries, and its /dev/fuse reader), the threads transport may grow to its MaxWorkers, and ring and
+        // threads workers to MaxDepth requests each.
+        int maxInFlight = Options.Transport switch
         {
-            TransportKind.Uring => UringTransport.PossibleCpus(),
-            TransportKind.Threads => ThreadsTransport.MaxWorkersFor(Options),
-            _ => Math.Max(1, Options.Workers),
+            TransportKind.Uring => Math.Max(1, Options.Depth) * UringTransport.PossibleCpus() + UringTransport.DevFuseDepth,
+            TransportKind.Threads => Options.EffectiveMaxDepth * ThreadsTransport.MaxWorkersFor(Options),
+            _ => Options.EffectiveMaxDepth * Math.Max(1, Options.Workers),
         };
-        _dispatcher = new Dispatcher(_fs, Options, Math.Max(1, Options.Depth) * queues + 8);
+        _dispatcher = new Dispatcher(_fs, Options, maxInFlight);
         _dispatcher.Initialized += conn => _ready.TrySetResult(conn);
         _dispatcher.InitRefused += reason => _ready.TrySetException(new IOException(reason));
         mountOptions ??= new MountOptions();

@@ -31,7 +31,7 @@ public sealed class InMemoryTransport : IDisposable
     public FuseConnection? Connection => Dispatcher.Connection;
 
     /// <summary>Largest request the transport accepts (its input buffer).</summary>
-    public int MaxRequestLength => _requests.Inputs.BufferSize - Request.AlignedInputStart;
+    public int MaxRequestLength => _requests.InputBufferSize - Request.AlignedInputStart;
 
     /// <summary>Serves one request. Returns false (and serves nothing) when it does not fit an input buffer or all requests are busy.</summary>
     public bool Send(ReadOnlySpan<byte> request)

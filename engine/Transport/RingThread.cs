@@ -139,6 +139,9 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         return true;
     }
 
+    /// <summary>File I/O submitted (or prepared) whose CQE is not in yet.</summary>
+    protected int FileIoInFlight => _fileIoInFlight;
+
     /// <summary>On the CQE of a <see cref="TrySubmit"/>: hands the result to the request, whose method continues here.</summary>
     protected void CompleteFileIo(Request request, int result)
     {

@@ -104,6 +104,7 @@ internal sealed class RingTransport : ITransport
         // every posted READ is a poller on the connection's queue, and each new request would wake them all.
         private readonly Stack<Request> _idle = new();
         private int _repliesQueued;       // reply WRITEs prepared since the last submit
+        private int _repliesInFlight;     // reply WRITEs whose CQE is not in yet
         private Request? _readInto;       // the request the posted READ reads into; null while none is posted
         private bool _sessionOver;
         private int _servedInInterval;
@@ -128,7 +129,7 @@ internal sealed class RingTransport : ITransport
             _index = index;
             _fd = fd;
             _counts = counts;
-            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
+            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this, owner._options.EffectiveMaxDepth);
             foreach (var r in _requests.All) r.FileIo = this;
         }
 
@@ -136,7 +137,7 @@ internal sealed class RingTransport : ITransport
 
         protected override Fuselage.Ring.Ring CreateRing()
         {
-            int depth = _requests.All.Length;
+            int depth = _requests.MaxDepth; // room for the requests it may grow to
             // DEFER_TASKRUN: completions (polled /dev/fuse reads, file I/O) run as task work only when this thread
             // waits for them, not as interruptions of whatever it is doing; TASKRUN_FLAG shows pending work so a CQ
             // drain can fetch it.
@@ -169,6 +170,7 @@ internal sealed class RingTransport : ITransport
                 DrainCompletedElsewhere();
                 if (_owner._stopping || _sessionOver) break;
                 Balance(timedOut);
+                if (_readInto is null && _idle.Count == 0) GrowIfEveryRequestWaits();
                 _waiting = true;
                 // A reply WRITE to /dev/fuse completes during the submit (fuse_dev_write never waits), so its CQE is
                 // ready at once: wait for one more, or every reply would cost a second io_uring_enter. Only while a
@@ -185,6 +187,23 @@ internal sealed class RingTransport : ITransport
                 ring.ForEachCqe(ref handler);
                 RequestStats.SampleAllocations(_counts);
             }
+        }
+
+        /// <summary>
+        /// Takes more requests when every one is held by a method waiting on something other than this worker (no
+        /// file I/O, no reply of its own in flight): what they wait for (an unlock, an INTERRUPT) can come only as a
+        /// request this worker, or another, reads.
+        /// </summary>
+        private void GrowIfEveryRequestWaits()
+        {
+            if (_parked || FileIoInFlight > 0 || _repliesInFlight > 0 || !_requests.TryGrow(out var added)) return;
+            foreach (var r in added)
+            {
+                r.FileIo = this;
+                _idle.Push(r);
+            }
+            _owner._dispatcher.Log($"fuselage: ring/{_index}: all {_requests.All.Length - added.Length} requests wait on the filesystem; now {_requests.All.Length} (at most {_requests.MaxDepth})");
+            EnsureReadPosted();
         }
 
         private bool Alone => _owner._workers.Count == 1; // nothing to balance: no interval measures, no demands
@@ -279,7 +298,7 @@ internal sealed class RingTransport : ITransport
         private void PostRead(Request r)
         {
             ref var sqe = ref Ring!.GetSqe();
-            uint length = (uint)(_requests.Inputs.BufferSize - r.InputStart);
+            uint length = (uint)(_requests.InputBufferSize - r.InputStart);
             // Not READ_FIXED: fuse_dev_read() refuses iterators that are not user-backed (EINVAL, seen on 6.18).
             sqe.PrepareRead(_fd, r.InputAddress, length, StreamPosition, UserData(r.PoolIndex, KindRead));
             _readInto = r;
@@ -294,6 +313,7 @@ internal sealed class RingTransport : ITransport
                 ref var sqe = ref Ring!.GetSqe();
                 sqe.PrepareWrite(_fd, r.ReplyAddress, (uint)r.ReplyLength, StreamPosition, UserData(r.PoolIndex, KindWrite));
                 _repliesQueued++;
+                _repliesInFlight++;
                 return;
             }
             _idle.Push(r);
@@ -313,6 +333,7 @@ internal sealed class RingTransport : ITransport
             }
             if (kind == KindWrite)
             {
+                _repliesInFlight--;
                 // ENOENT: the kernel stopped waiting (interrupted, aborted); nothing to do.
                 if (cqe.Res < 0 && cqe.Res != -Errno.ENOENT && cqe.Res != -Errno.ECANCELED)
                     _owner._dispatcher.Log($"fuselage: ring/{_index}: reply rejected: errno {-cqe.Res}");

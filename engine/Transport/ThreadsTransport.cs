@@ -134,7 +134,7 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
             _owner = owner;
             _fd = fd;
             _counts = counts;
-            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this);
+            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this, owner._options.EffectiveMaxDepth);
             Thread = new Thread(Run) { Name = $"fuselage-threads-{index}", IsBackground = true };
         }
 
@@ -149,7 +149,8 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
                 var stop = _owner._stop.Token;
                 while (!stop.IsCancellationRequested)
                 {
-                    var req = _requests.Rent(stop);
+                    // Every request of this worker waiting on the filesystem: more, so that what they wait for can be read.
+                    var req = _requests.Rent(stop, grow: true);
                     if (req is null) break;
                     Interlocked.Increment(ref _owner._readersWaiting);
                     nint n = Libc.Read(_fd, req.InputBuffer);

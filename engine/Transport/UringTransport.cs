@@ -36,12 +36,15 @@ internal sealed class UringTransport : ITransport
         // /dev/fuse carries INIT, FORGET, INTERRUPT (and everything until the queues are ready): one worker is enough.
         var devOptions = new FuseServerOptions
         {
-            Transport = TransportKind.Ring, Workers = 1, Depth = 4, MaxWrite = options.MaxWrite,
+            Transport = TransportKind.Ring, Workers = 1, Depth = DevFuseDepth, MaxDepth = DevFuseDepth, MaxWrite = options.MaxWrite,
             Policy = options.Policy, Debug = options.Debug, Log = options.Log, CollectStats = options.CollectStats,
         };
         _devFuse = new RingTransport(mount, dispatcher, devOptions, stats, sourceName: "/dev/fuse");
         Completion = Task.WhenAll(_devFuse.Completion, _queuesDone.Task);
     }
+
+    /// <summary>Requests of the /dev/fuse reader; none of them waits (INIT, FORGET, INTERRUPT), so it never grows.</summary>
+    internal const int DevFuseDepth = 4;
 
     public string Name => "uring";
     public Task Completion { get; }

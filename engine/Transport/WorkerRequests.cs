@@ -5,10 +5,11 @@ using Microsoft.Extensions.ObjectPool;
 namespace Fuselage.Transport;
 
 /// <summary>
-/// One worker's requests: <c>depth</c> contexts, each with a pinned input buffer and a pinned reply buffer.
+/// One worker's requests: <c>depth</c> contexts, each with a pinned input buffer and a pinned reply buffer, and room
+/// to grow to <c>maxDepth</c>, <c>depth</c> at a time (<see cref="TryGrow"/>), when every one waits on the filesystem.
 /// Renting and returning take no lock and allocate nothing (ObjectPool keeps them; its policy creates none, so an
-/// empty pool means every request is waiting on the filesystem); only a renter that finds the pool empty waits, and
-/// a return wakes renters only when some wait.
+/// empty pool means every request is busy); only a renter that finds the pool empty and cannot grow it waits, and a
+/// return wakes renters only when some wait.
 /// </summary>
 internal sealed class WorkerRequests : IDisposable
 {
@@ -17,31 +18,72 @@ internal sealed class WorkerRequests : IDisposable
 
     private readonly ObjectPool<Request> _free;
     private readonly WaitList _returned = new();
+    private readonly List<(BufferPool Inputs, BufferPool Replies)> _buffers = [];
+    private readonly int _depth, _maxDepth, _inputSize, _replySize;
+    private readonly IReplySink _sink;
 
-    public WorkerRequests(int depth, uint maxWrite, IReplySink sink)
+    public WorkerRequests(int depth, uint maxWrite, IReplySink sink, int? maxDepth = null)
     {
+        _depth = Math.Max(1, depth);
+        _maxDepth = Math.Max(_depth, maxDepth ?? _depth);
+        _sink = sink;
         // After the aligned start the kernel must still find max(8192, 80 + max_write) bytes, or read() fails with EINVAL.
         int transfer = (int)Math.Max(maxWrite, FuseConnection.MinTransferRoom);
-        int inputSize = Request.AlignedInputStart + transfer + HeaderRoom;
-        int replySize = Request.AlignedPayloadOffset + transfer;
-        Inputs = new BufferPool(inputSize, depth);
-        Replies = new BufferPool(replySize, depth);
-        All = new Request[depth];
-        for (int i = 0; i < depth; i++) All[i] = new Request(Inputs.Rent(), Replies.Rent(), sink, i);
-        _free = new DefaultObjectPool<Request>(new CreatesNone(), depth);
-        foreach (var r in All) _free.Return(r);
+        _inputSize = Request.AlignedInputStart + transfer + HeaderRoom;
+        _replySize = Request.AlignedPayloadOffset + transfer;
+        _free = new DefaultObjectPool<Request>(new CreatesNone(), _maxDepth);
+        All = [];
+        foreach (var r in Add(_depth)) _free.Return(r);
     }
 
-    public BufferPool Inputs { get; }
-    public BufferPool Replies { get; }
-    public Request[] All { get; }
+    /// <summary>Size of every input buffer (a READ of /dev/fuse may fill it from the request's start).</summary>
+    public int InputBufferSize => _inputSize;
 
-    /// <summary>Takes a free request, waiting while all are busy; null when <paramref name="cancel"/> fires.</summary>
-    public Request? Rent(CancellationToken cancel)
+    /// <summary>Every request, by <see cref="Request.PoolIndex"/>; replaced (never changed) by <see cref="TryGrow"/>.</summary>
+    public Request[] All { get; private set; }
+
+    /// <summary>Requests this worker may hold at most.</summary>
+    public int MaxDepth => _maxDepth;
+
+    /// <summary>
+    /// Adds up to <c>depth</c> more requests (pinned buffers of their own), up to <see cref="MaxDepth"/>; false at the
+    /// limit. They are not in the pool: the caller uses them. Only the owning worker calls it: <see cref="All"/> is its own.
+    /// </summary>
+    public bool TryGrow(out ReadOnlySpan<Request> added)
+    {
+        int count = Math.Min(_depth, _maxDepth - All.Length);
+        if (count <= 0) { added = default; return false; }
+        added = Add(count);
+        return true;
+    }
+
+    private ReadOnlySpan<Request> Add(int count)
+    {
+        var inputs = new BufferPool(_inputSize, count);
+        var replies = new BufferPool(_replySize, count);
+        _buffers.Add((inputs, replies));
+        int first = All.Length;
+        var all = new Request[first + count];
+        All.CopyTo(all, 0);
+        for (int i = first; i < all.Length; i++) all[i] = new Request(inputs.Rent(), replies.Rent(), _sink, i);
+        All = all;
+        return all.AsSpan(first);
+    }
+
+    /// <summary>
+    /// Takes a free request; while all are busy, grows (with <paramref name="grow"/>, up to <see cref="MaxDepth"/>)
+    /// or waits. Null when <paramref name="cancel"/> fires.
+    /// </summary>
+    public Request? Rent(CancellationToken cancel, bool grow = false)
     {
         while (true)
         {
             if (TryRent(out var request)) return request;
+            if (grow && TryGrow(out var added))
+            {
+                foreach (var r in added[1..]) Return(r);
+                return added[0];
+            }
             using var waiting = _returned.Register();
             if (TryRent(out request)) return request;
             try { _returned.Wait(Timeout.Infinite, cancel); }
@@ -66,12 +108,15 @@ internal sealed class WorkerRequests : IDisposable
 
     public void Dispose()
     {
-        Inputs.Dispose();
-        Replies.Dispose();
+        foreach (var (inputs, replies) in _buffers)
+        {
+            inputs.Dispose();
+            replies.Dispose();
+        }
         _returned.Dispose();
     }
 
-    /// <summary>An empty pool hands out null: the requests are made once, up front, with their buffers.</summary>
+    /// <summary>An empty pool hands out null: the requests are made with their buffers, up front or by <see cref="TryGrow"/>.</summary>
     private sealed class CreatesNone : IPooledObjectPolicy<Request>
     {
         public Request Create() => null!;

@@ -28,6 +28,25 @@ public class WorkerRequestsTests
     }
 
     [Fact]
+    public async Task A_growing_renter_adds_depth_requests_at_a_time_up_to_max_depth_then_waits()
+    {
+        using var requests = new WorkerRequests(2, 4096, new NoSink(), maxDepth: 5);
+        var rented = new List<Request>();
+        for (int i = 0; i < 5; i++) rented.Add(requests.Rent(CancellationToken.None, grow: true)!);
+        Assert.Equal(5, requests.All.Length); // 2, then 2 more, then the 1 left to the limit
+        Assert.Equal(Enumerable.Range(0, 5), requests.All.Select(r => r.PoolIndex));
+        Assert.Equal(requests.All.ToHashSet(), rented.ToHashSet());
+        Assert.False(requests.TryGrow(out _));
+        var waiting = Task.Run(() => requests.Rent(CancellationToken.None, grow: true));
+        Assert.True(SpinWait.SpinUntil(() => requests.Waiting == 1, TimeSpan.FromSeconds(20)), "at the limit the renter should wait");
+        requests.Return(rented[3]);
+        Assert.Same(rented[3], await waiting.WaitAsync(TimeSpan.FromSeconds(20))); // TimeoutException: the return did not wake it
+        // Grown requests have buffers of their own, like the first ones.
+        Assert.Equal(5, requests.All.Select(r => r.InputAddress).Distinct().Count());
+        Assert.Equal(5, requests.All.Select(r => r.ReplyAddress).Distinct().Count());
+    }
+
+    [Fact]
     public async Task A_renter_that_finds_every_request_busy_gets_the_next_one_returned()
     {
         using var requests = Make(2);
