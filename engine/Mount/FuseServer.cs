@@ -44,12 +44,12 @@ public sealed class FuseServer : IDisposable
         if (Mount is not null || Volatile.Read(ref _stopped) != 0) throw new InvalidOperationException("a FuseServer starts once; make a new one");
         if (Options.Policy.Unsupported is { } why) throw new NotSupportedException(why);
         if (Options.Transport == TransportKind.Uring) UringSupport.ThrowIfDisabled();
-        // Every request that can wait at once must fit the interrupt table: uring has a queue per possible CPU (of
-        // Depth entries, and its /dev/fuse reader), the threads transport may grow to its MaxWorkers, and ring and
-        // threads workers to MaxDepth requests each.
+        // Every request that can wait at once must fit the interrupt table: each worker (or uring queue, one per
+        // possible CPU, beside its /dev/fuse reader) may grow to MaxDepth requests, and the threads transport to
+        // MaxWorkers workers.
         int maxInFlight = Options.Transport switch
         {
-            TransportKind.Uring => Math.Max(1, Options.Depth) * UringTransport.PossibleCpus() + UringTransport.DevFuseDepth,
+            TransportKind.Uring => Options.EffectiveMaxDepth * UringTransport.PossibleCpus() + UringTransport.DevFuseDepth,
             TransportKind.Threads => Options.EffectiveMaxDepth * ThreadsTransport.MaxWorkersFor(Options),
             _ => Options.EffectiveMaxDepth * Math.Max(1, Options.Workers),
         };

@@ -24,8 +24,8 @@ public sealed class FuseServerOptions
     /// <summary>Requests each worker keeps posted/in flight.</summary>
     public int Depth { get; set; } = 16;
     /// <summary>
-    /// Ring and threads transports: a worker whose every request is held by a method waiting on something other than
-    /// the worker itself (a lock, the network, another request) takes <see cref="Depth"/> more, up to this many
+    /// A worker (a uring queue) whose every request is held by a method waiting on something other than the worker
+    /// itself (a lock, the network, another request) takes <see cref="Depth"/> more, up to this many
     /// (default 4 × <see cref="Depth"/>). Without it nothing more would be read from the kernel, not even the
     /// INTERRUPT or the unlock such a method may be waiting for. Each request holds two buffers of max_write.
     /// </summary>

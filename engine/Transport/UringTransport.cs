@@ -81,7 +81,7 @@ internal sealed class UringTransport : ITransport
         {
             for (int q = 0; q < count; q++)
             {
-                var queue = new Queue(this, q, Math.Max(1, _options.Depth), maxPayload, placement, _stats?.AddSource($"uring/q{q}"));
+                var queue = new Queue(this, q, Math.Max(1, _options.Depth), _options.EffectiveMaxDepth, maxPayload, placement, _stats?.AddSource($"uring/q{q}"));
                 lock (_queues) _queues.Add(queue);
                 queue.Start();
             }
@@ -138,8 +138,10 @@ internal sealed class UringTransport : ITransport
         private readonly int _qid;
         private readonly int _maxPayload;
         private readonly long[]? _counts;
-        private readonly BufferPool _headers, _payloads, _replyScratch, _iovecs;
-        private readonly Entry[] _entries;
+        private readonly int _depth;
+        private int _maxDepth;
+        private readonly List<BufferPool> _buffers = [];
+        private Entry[] _entries = [];
         private readonly ulong[] _inheritedCpus = new ulong[Libc.CpuSetWords];
         private bool _inheritedCpusKnown;
         private readonly QueuePlacement _placement;
@@ -157,7 +159,7 @@ internal sealed class UringTransport : ITransport
             public bool RepliedFromScratch;
         }
 
-        public Queue(UringTransport owner, int qid, int depth, int maxPayload, QueuePlacement placement, long[]? counts)
+        public Queue(UringTransport owner, int qid, int depth, int maxDepth, int maxPayload, QueuePlacement placement, long[]? counts)
             // A wake-up hands the queue every request that arrived meanwhile (QD16 from one client: often all 16).
             // Submitting each file I/O at once while others are in flight: 4k random reads at QD16 +9-14%.
             : base($"fuselage-uring-q{qid}", submitFileIoAtOnceWhileBusy: true)
@@ -165,30 +167,62 @@ internal sealed class UringTransport : ITransport
             _owner = owner;
             _placement = placement;
             _qid = qid;
+            _depth = depth;
+            _maxDepth = Math.Max(depth, maxDepth);
             _maxPayload = maxPayload;
             _counts = counts;
-            _headers = new BufferPool(NativeSlab.PageSize, depth);
-            _payloads = new BufferPool(Scratch + maxPayload, depth);
-            _replyScratch = new BufferPool(maxPayload, depth);
-            _iovecs = new BufferPool(depth * 2 * Marshal.SizeOf<Iovec>(), 1);
-            var iovecs = _iovecs.Rent();
-            _entries = new Entry[depth];
-            for (int i = 0; i < depth; i++)
+            AddEntries(depth);
+        }
+
+        /// <summary>Makes <paramref name="count"/> more entries, with buffers of their own; the caller REGISTERs them.</summary>
+        private void AddEntries(int count)
+        {
+            var headers = Keep(new BufferPool(NativeSlab.PageSize, count));
+            var payloads = Keep(new BufferPool(Scratch + _maxPayload, count));
+            var replyScratch = Keep(new BufferPool(_maxPayload, count));
+            var iovecs = Keep(new BufferPool(count * 2 * Marshal.SizeOf<Iovec>(), 1)).Rent();
+            int first = _entries.Length;
+            var entries = new Entry[first + count];
+            _entries.CopyTo(entries, 0);
+            for (int i = 0; i < count; i++)
             {
-                var header = _headers.Rent();
-                var payload = _payloads.Rent();
-                _entries[i] = new Entry
+                var header = headers.Rent();
+                var payload = payloads.Rent();
+                var e = entries[first + i] = new Entry
                 {
-                    Request = new Request(payload, header, this, i),
-                    Header = header, Payload = payload, ReplyScratch = _replyScratch.Rent(),
+                    Request = new Request(payload, header, this, first + i),
+                    Header = header, Payload = payload, ReplyScratch = replyScratch.Rent(),
                     Iovecs = iovecs.Address + i * 2 * Marshal.SizeOf<Iovec>(),
                 };
+                e.Request.FileIo = this;
                 // iov[0] = header (>= 288 bytes), iov[1] = payload (>= max payload); the kernel reads them at REGISTER.
                 var pair = MemoryMarshal.Cast<byte, Iovec>(iovecs.Span.Slice(i * 2 * Marshal.SizeOf<Iovec>(), 2 * Marshal.SizeOf<Iovec>()));
                 pair[0] = new Iovec(header.Address, (nuint)header.Length);
-                pair[1] = new Iovec(payload.Address + Scratch, (nuint)maxPayload);
+                pair[1] = new Iovec(payload.Address + Scratch, (nuint)_maxPayload);
             }
-            foreach (var e in _entries) e.Request.FileIo = this;
+            _entries = entries;
+        }
+
+        private BufferPool Keep(BufferPool pool)
+        {
+            _buffers.Add(pool);
+            return pool;
+        }
+
+        /// <summary>
+        /// REGISTERs <c>depth</c> more entries (up to MaxDepth) as soon as every entry is held by a method waiting on
+        /// something other than this queue (none is with the kernel, no file I/O is in flight): the requests those
+        /// methods wait for, routed to this queue, would otherwise find no entry. At once, because a request the kernel
+        /// queues while no entry is free waits for a COMMIT: a REGISTER does not take it (6.18), only new ones.
+        /// </summary>
+        private void GrowIfEveryEntryWaits()
+        {
+            if (_parked > 0 || FileIoInFlight > 0 || _sessionOver || _owner._stopping || _entries.Length >= _maxDepth) return;
+            int first = _entries.Length;
+            AddEntries(Math.Min(_depth, _maxDepth - first));
+            for (int i = first; i < _entries.Length; i++) PrepareCommand(i, FuseUringCommand.Register);
+            Ring!.Submit();
+            _owner._dispatcher.Log($"fuselage: uring/q{_qid}: all {first} entries wait on the filesystem; now {_entries.Length} (at most {_maxDepth})");
         }
 
         protected override bool Closing => _sessionOver;
@@ -199,11 +233,11 @@ internal sealed class UringTransport : ITransport
             // QueuePlacement finds this queue serving alone. Best effort; an offline CPU leaves the thread unpinned.
             _inheritedCpusKnown = Libc.GetCurrentThreadAffinity(_inheritedCpus) == 0;
             Libc.PinCurrentThread(_qid);
-            return new Fuselage.Ring.Ring((uint)(2 * _entries.Length + 4), new RingOptions
+            return new Fuselage.Ring.Ring((uint)(2 * _maxDepth + 4), new RingOptions
             {
                 // SQE128 is mandatory: without it REGISTER fails in a way that leaves the connection hanging.
                 Flags = IoUringSetupFlags.Sqe128 | IoUringSetupFlags.SubmitAll | IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.CoopTaskRun,
-                CompletionQueueEntries = (uint)(4 * _entries.Length + 8),
+                CompletionQueueEntries = (uint)(4 * _maxDepth + 8),
                 EnableWake = true,
             });
         }
@@ -232,6 +266,7 @@ internal sealed class UringTransport : ITransport
                 DrainCompletedElsewhere();
                 // Leave only when the kernel has given back every entry (B9: never close a ring it still uses).
                 if (_parked == 0 && (_sessionOver || _owner._stopping)) break;
+                GrowIfEveryEntryWaits();
                 ring.SubmitAndWait(1);
                 ring.ForEachCqe(ref handler);
                 RequestStats.SampleAllocations(_counts);
@@ -279,6 +314,11 @@ internal sealed class UringTransport : ITransport
                     return;
                 case Errno.ENOTCONN or Errno.ECONNABORTED or Errno.ENODEV:
                     _sessionOver = true; // unmounted or aborted: the kernel hands every entry back like this
+                    return;
+                case var _ when !e.Registered && index >= _depth:
+                    // An entry added while every other waits: the queue serves on with those it has.
+                    _owner._dispatcher.Log($"fuselage: uring/q{_qid}: the kernel refused another entry (errno {-cqe.Res}); staying at {index}");
+                    _maxDepth = index;
                     return;
                 default:
                     throw new ErrnoException($"FUSE-over-io_uring {(e.Registered ? "COMMIT_AND_FETCH" : "REGISTER")} on queue {_qid}", -cqe.Res);
@@ -356,10 +396,7 @@ internal sealed class UringTransport : ITransport
         public override void Dispose()
         {
             base.Dispose();
-            _headers.Dispose();
-            _payloads.Dispose();
-            _replyScratch.Dispose();
-            _iovecs.Dispose();
+            foreach (var pool in _buffers) pool.Dispose();
         }
     }
 }
