@@ -27,12 +27,16 @@ public sealed class FuseServerOptions
     /// A worker (a uring queue) whose every request is held by a method waiting on something other than the worker
     /// itself (a lock, the network, another request) takes <see cref="Depth"/> more, up to this many
     /// (default 4 × <see cref="Depth"/>). Without it nothing more would be read from the kernel, not even the
-    /// INTERRUPT or the unlock such a method may be waiting for. Each request holds two buffers of max_write.
+    /// INTERRUPT or the unlock such a method may be waiting for. Each request holds buffers of max_write (two; a uring
+    /// entry three) until the server ends. At most <see cref="MaxDepthLimit"/>.
     /// </summary>
     public int? MaxDepth { get; set; }
 
-    /// <summary><see cref="MaxDepth"/> as used: never below <see cref="Depth"/>.</summary>
-    internal int EffectiveMaxDepth => Math.Max(Math.Max(1, Depth), MaxDepth ?? 4 * Math.Max(1, Depth));
+    /// <summary>The largest <see cref="MaxDepth"/> used: each ring is sized for it.</summary>
+    public const int MaxDepthLimit = 4096;
+
+    /// <summary><see cref="MaxDepth"/> as used: never below <see cref="Depth"/>, never above <see cref="MaxDepthLimit"/>.</summary>
+    internal int EffectiveMaxDepth => Math.Min(MaxDepthLimit, Math.Max(Math.Max(1, Depth), MaxDepth ?? 4 * Math.Max(1, Depth)));
     /// <summary>Largest WRITE the kernel may send (default 1 MiB, the kernel's limit).</summary>
     public uint? MaxWrite { get; set; }
     public CoherencyPolicy Policy { get; set; } = CoherencyPolicy.Classic;

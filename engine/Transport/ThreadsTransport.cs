@@ -135,23 +135,44 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
             _fd = fd;
             _counts = counts;
             _requests = new WorkerRequests(owner._options.Depth, maxWrite, this, owner._options.EffectiveMaxDepth);
+            _mayGrow = MayGrow;
             Thread = new Thread(Run) { Name = $"fuselage-threads-{index}", IsBackground = true };
         }
 
         public Thread Thread { get; }
 
+        private readonly Func<bool> _mayGrow;
+        private int _threadId;
+        private int _completingElsewhere;
+        private int _requestCount;
+
+        /// <summary>
+        /// With every request of this worker taken: whether to take more rather than wait. Only when each waits on the
+        /// filesystem and no other worker is reading (that one would read what they wait for); a reply being written
+        /// on another thread gives its request back in a moment.
+        /// </summary>
+        private bool MayGrow() => Volatile.Read(ref _completingElsewhere) == 0 && Volatile.Read(ref _owner._readersWaiting) == 0;
+
+        private void Grown()
+        {
+            _owner._dispatcher.Log($"fuselage: {Thread.Name}: all {_requestCount} requests wait on the filesystem; now {_requests.All.Length} (at most {_requests.MaxDepth})");
+            _requestCount = _requests.All.Length;
+        }
+
         private void Run()
         {
             Exception? error = null;
+            _threadId = Environment.CurrentManagedThreadId;
+            _requestCount = _requests.All.Length;
             try
             {
                 RequestStats.StartAllocationCount(_counts); // a worker started later must not count its own start-up
                 var stop = _owner._stop.Token;
                 while (!stop.IsCancellationRequested)
                 {
-                    // Every request of this worker waiting on the filesystem: more, so that what they wait for can be read.
-                    var req = _requests.Rent(stop, grow: true);
+                    var req = _requests.Rent(stop, _mayGrow);
                     if (req is null) break;
+                    if (_requests.All.Length != _requestCount) Grown();
                     Interlocked.Increment(ref _owner._readersWaiting);
                     nint n = Libc.Read(_fd, req.InputBuffer);
                     bool lastReader = Interlocked.Decrement(ref _owner._readersWaiting) == 0;
@@ -174,6 +195,15 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         }
 
         public void Complete(Request request)
+        {
+            // A method finishing on another thread: its request is about to come back (see MayGrow).
+            bool elsewhere = Environment.CurrentManagedThreadId != _threadId;
+            if (elsewhere) Interlocked.Increment(ref _completingElsewhere);
+            try { Reply(request); }
+            finally { if (elsewhere) Interlocked.Decrement(ref _completingElsewhere); }
+        }
+
+        private void Reply(Request request)
         {
             if (request.ReplyLength > 0 && Libc.Write(_fd, request.ReplyBuffer[..request.ReplyLength]) < 0)
             {

@@ -138,8 +138,8 @@ internal sealed class UringTransport : ITransport
         private readonly int _qid;
         private readonly int _maxPayload;
         private readonly long[]? _counts;
-        private readonly int _depth;
-        private int _maxDepth;
+        private readonly int _depth, _maxDepth;
+        private bool _growthRefused;
         private readonly List<BufferPool> _buffers = [];
         private Entry[] _entries = [];
         private readonly ulong[] _inheritedCpus = new ulong[Libc.CpuSetWords];
@@ -210,19 +210,22 @@ internal sealed class UringTransport : ITransport
         }
 
         /// <summary>
-        /// REGISTERs <c>depth</c> more entries (up to MaxDepth) as soon as every entry is held by a method waiting on
-        /// something other than this queue (none is with the kernel, no file I/O is in flight): the requests those
-        /// methods wait for, routed to this queue, would otherwise find no entry. At once, because a request the kernel
-        /// queues while no entry is free waits for a COMMIT: a REGISTER does not take it (6.18), only new ones.
+        /// REGISTERs <c>depth</c> more entries (up to MaxDepth) once at most one entry is with the kernel and every other
+        /// is held by a method waiting on something other than this queue (no file I/O in flight): the requests those
+        /// methods wait for, routed to this queue, would otherwise find no entry. Ahead of need, because a request the
+        /// kernel queues while no entry is free waits for a COMMIT on this queue: a REGISTER does not take it (6.18),
+        /// only requests that come after it. Submitted at once for the same reason.
         /// </summary>
         private void GrowIfEveryEntryWaits()
         {
-            if (_parked > 0 || FileIoInFlight > 0 || _sessionOver || _owner._stopping || _entries.Length >= _maxDepth) return;
+            int waiting = _entries.Length - _parked - FileIoInFlight;
+            if (_parked > 1 || waiting == 0 || FileIoInFlight > 0 || _growthRefused || _sessionOver || _owner._stopping
+                || _entries.Length >= _maxDepth) return;
             int first = _entries.Length;
             AddEntries(Math.Min(_depth, _maxDepth - first));
             for (int i = first; i < _entries.Length; i++) PrepareCommand(i, FuseUringCommand.Register);
             Ring!.Submit();
-            _owner._dispatcher.Log($"fuselage: uring/q{_qid}: all {first} entries wait on the filesystem; now {_entries.Length} (at most {_maxDepth})");
+            _owner._dispatcher.Log($"fuselage: uring/q{_qid}: {waiting} of {first} entries wait on the filesystem; now {_entries.Length} (at most {_maxDepth})");
         }
 
         protected override bool Closing => _sessionOver;
@@ -316,9 +319,9 @@ internal sealed class UringTransport : ITransport
                     _sessionOver = true; // unmounted or aborted: the kernel hands every entry back like this
                     return;
                 case var _ when !e.Registered && index >= _depth:
-                    // An entry added while every other waits: the queue serves on with those it has.
-                    _owner._dispatcher.Log($"fuselage: uring/q{_qid}: the kernel refused another entry (errno {-cqe.Res}); staying at {index}");
-                    _maxDepth = index;
+                    // An entry added while the others wait: the queue serves on with those it has.
+                    if (!_growthRefused) _owner._dispatcher.Log($"fuselage: uring/q{_qid}: the kernel refused another entry (errno {-cqe.Res}); no more are added");
+                    _growthRefused = true;
                     return;
                 default:
                     throw new ErrnoException($"FUSE-over-io_uring {(e.Registered ? "COMMIT_AND_FETCH" : "REGISTER")} on queue {_qid}", -cqe.Res);

@@ -71,15 +71,15 @@ internal sealed class WorkerRequests : IDisposable
     }
 
     /// <summary>
-    /// Takes a free request; while all are busy, grows (with <paramref name="grow"/>, up to <see cref="MaxDepth"/>)
-    /// or waits. Null when <paramref name="cancel"/> fires.
+    /// Takes a free request; while all are busy, grows (when <paramref name="mayGrow"/> says so, up to
+    /// <see cref="MaxDepth"/>) or waits. Null when <paramref name="cancel"/> fires.
     /// </summary>
-    public Request? Rent(CancellationToken cancel, bool grow = false)
+    public Request? Rent(CancellationToken cancel, Func<bool>? mayGrow = null)
     {
         while (true)
         {
             if (TryRent(out var request)) return request;
-            if (grow && TryGrow(out var added))
+            if (mayGrow is not null && mayGrow() && TryGrow(out var added))
             {
                 foreach (var r in added[1..]) Return(r);
                 return added[0];

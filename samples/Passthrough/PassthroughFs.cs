@@ -174,6 +174,8 @@ public sealed class PassthroughFs : FileSystem, IDisposable
                 lease = new Lease(this, n, n.Fd);
                 return 0;
             }
+            // Disposed: the fds a reopen starts from (the mount's, the parents') are closed, their numbers maybe reused.
+            if (_disposed) return -Errno.EIO;
             (parent, name) = (n.Parent, n.Name); // a rename changes both: read them as one
         }
         // Not cached: opened again outside the lock, so one request's syscalls (two or three on the parent route)
@@ -324,6 +326,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         int surplus, evicted = -1;
         lock (_lock)
         {
+            if (_disposed) { Libc.close(fd); return -Errno.EIO; } // nothing would close it
             if (!_byKey.TryGetValue((st.Dev, st.Ino), out var n))
             {
                 // Without a handle (forgotten between the two looks), the (parent, name) route below serves.
@@ -877,6 +880,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (fd < 0) return new(Err());
             lock (_lock)
             {
+                if (_disposed) { Libc.close(fd); return Error(Errno.EIO); }
                 ulong fh = _nextDirFh++;
                 _dirs.Add(fh, new DirHandle(fd, l.Node!));
                 request.Open.Fh = fh;

@@ -32,15 +32,23 @@ public class WorkerRequestsTests
     {
         using var requests = new WorkerRequests(2, 4096, new NoSink(), maxDepth: 5);
         var rented = new List<Request>();
-        for (int i = 0; i < 5; i++) rented.Add(requests.Rent(CancellationToken.None, grow: true)!);
+        for (int i = 0; i < 5; i++) rented.Add(requests.Rent(CancellationToken.None, () => true)!);
         Assert.Equal(5, requests.All.Length); // 2, then 2 more, then the 1 left to the limit
         Assert.Equal(Enumerable.Range(0, 5), requests.All.Select(r => r.PoolIndex));
         Assert.Equal(requests.All.ToHashSet(), rented.ToHashSet());
         Assert.False(requests.TryGrow(out _));
-        var waiting = Task.Run(() => requests.Rent(CancellationToken.None, grow: true));
+        var waiting = Task.Run(() => requests.Rent(CancellationToken.None, () => true));
         Assert.True(SpinWait.SpinUntil(() => requests.Waiting == 1, TimeSpan.FromSeconds(20)), "at the limit the renter should wait");
         requests.Return(rented[3]);
         Assert.Same(rented[3], await waiting.WaitAsync(TimeSpan.FromSeconds(20))); // TimeoutException: the return did not wake it
+        // A renter told not to grow waits for a return even below the limit.
+        using var small = new WorkerRequests(1, 4096, new NoSink(), maxDepth: 4);
+        Assert.True(small.TryRent(out var only));
+        var held = Task.Run(() => small.Rent(CancellationToken.None, () => false));
+        Assert.True(SpinWait.SpinUntil(() => small.Waiting == 1, TimeSpan.FromSeconds(20)), "the renter should wait");
+        Assert.Single(small.All);
+        small.Return(only);
+        Assert.Same(only, await held.WaitAsync(TimeSpan.FromSeconds(20)));
         // Grown requests have buffers of their own, like the first ones.
         Assert.Equal(5, requests.All.Select(r => r.InputAddress).Distinct().Count());
         Assert.Equal(5, requests.All.Select(r => r.ReplyAddress).Distinct().Count());
