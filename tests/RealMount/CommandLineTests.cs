@@ -215,6 +215,7 @@ public class CommandLineTests
     [InlineData("mount", "nosuchfs", "/tmp")]
     [InlineData("mount", "memfs", "/tmp", "--workers", "zero")]
     [InlineData("mount", "memfs", "/tmp", "--max-workers", "0")]
+    [InlineData("mount", "memfs", "/tmp", "--max-depth", "0")]
     [InlineData("mount", "passthrough", "/tmp", "/tmp", "--cache", "writeback-ish")]
     [InlineData("unmount", "/tmp")]
     public void A_bad_argument_exits_non_zero_with_a_one_line_reason(params string[] args)
