@@ -22,7 +22,8 @@ public class PassthroughStressTests
             {
                 foreach (var (name, run) in PosixScenarios.All)
                 {
-                    if (name == "big directory") continue; // slow, and covered by the single-mount cases
+                    // Slow, and covered by the single-mount cases (one random sequence stays, for the mix of calls).
+                    if (name == "big directory" || (name.StartsWith("random operations") && name != "random operations, seed 1")) continue;
                     string native = Directory.CreateTempSubdirectory("fuselage-native-").FullName;
                     string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
                     try
