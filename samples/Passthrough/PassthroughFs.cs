@@ -31,9 +31,12 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     private readonly Dictionary<(ulong Dev, ulong Ino), Inode> _byKey = new();
     private readonly LinkedList<Inode> _lru = new();
     private readonly Dictionary<ulong, DirHandle> _dirs = new();
-    // The fds open files use as their fh: RELEASE closes only one of these (a stray fh must never close another fd of
-    // the process, such as /dev/fuse), and Dispose closes those the kernel never released (an aborted connection).
-    private readonly HashSet<int> _openFiles = new();
+    // Open files by fd: the whole fh each was given (the fd, and a count of opens above it) and its backing id.
+    // RELEASE closes only a handle given out and not yet released (a stray or repeated fh must never close another fd
+    // of the process, such as /dev/fuse, or a later open's that got the same number), and Dispose closes those the
+    // kernel never released (an aborted connection).
+    private readonly Dictionary<int, (ulong Fh, int BackingId)> _openFiles = new();
+    private uint _opens;
     private readonly int _rootFd;
     private readonly int _rootMountId;
     private readonly int _mountFd = -1; // open_by_handle_at wants a real (not O_PATH) fd on the mount
@@ -101,7 +104,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
                 n.Fd = -1;
             }
             _lru.Clear();
-            foreach (int fd in _openFiles) Libc.close(fd);
+            foreach (int fd in _openFiles.Keys) Libc.close(fd);
             _openFiles.Clear();
             foreach (var d in _dirs.Values) Libc.close(d.Fd);
             _dirs.Clear();
@@ -726,9 +729,21 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     /// </summary>
     private ulong HandleFor(Request request, ulong ino, int fd)
     {
-        lock (_lock) _openFiles.Add(fd);
-        if (BackingFiles is not { Enabled: true } backing) return (ulong)fd;
-        if (Node(ino) is not { } node) return (ulong)fd;
+        int id = BackingIdFor(request, ino, fd);
+        lock (_lock)
+        {
+            // READ, WRITE and the rest use the low half, the fd; RELEASE checks the whole.
+            ulong fh = (uint)fd | (ulong)++_opens << 32;
+            _openFiles[fd] = (fh, id);
+            return fh;
+        }
+    }
+
+    /// <summary>Passthrough: the backing id the kernel reads and writes this open file through (0 when none).</summary>
+    private int BackingIdFor(Request request, ulong ino, int fd)
+    {
+        if (BackingFiles is not { Enabled: true } backing) return 0;
+        if (Node(ino) is not { } node) return 0;
         int id;
         // The node's own lock keeps registering (an ioctl) atomic with its open count without holding up the table.
         lock (node)
@@ -736,7 +751,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (node.BackingOpens == 0)
             {
                 id = backing.Open(fd);
-                if (id <= 0) return (ulong)fd;
+                if (id <= 0) return 0;
                 node.BackingId = id;
                 Interlocked.Increment(ref _backingIds);
             }
@@ -744,12 +759,11 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             id = node.BackingId;
         }
         request.PassThroughTo(id);
-        return (ulong)(uint)fd | (ulong)(uint)id << 32;
+        return id;
     }
 
-    private void ReleaseBacking(ulong ino, ulong fh)
+    private void ReleaseBacking(ulong ino, int id)
     {
-        int id = (int)(fh >> 32);
         if (id <= 0 || BackingFiles is not { } backing) return;
         // The kernel holds the inode while a file is open, so its node is still here; its opens share one id.
         if (Node(ino) is not { } node) { CloseBacking(backing, id); return; }
@@ -808,11 +822,15 @@ public sealed class PassthroughFs : FileSystem, IDisposable
 
     public override ValueTask<int> Release(Request request, ulong ino, ulong fh, int flags)
     {
-        bool open;
-        lock (_lock) open = _openFiles.Remove((int)fh);
-        if (!open) return Error(Errno.EBADF); // not a handle of ours (the kernel releases each one it was given once)
+        (ulong Fh, int BackingId) open;
+        lock (_lock)
+        {
+            // Not a handle of ours, or one released already (the kernel releases each it was given once).
+            if (!_openFiles.TryGetValue((int)fh, out open) || open.Fh != fh) return Error(Errno.EBADF);
+            _openFiles.Remove((int)fh);
+        }
         Libc.close((int)fh);
-        ReleaseBacking(ino, fh);
+        ReleaseBacking(ino, open.BackingId);
         return Success;
     }
 
