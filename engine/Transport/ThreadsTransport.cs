@@ -142,7 +142,6 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         public Thread Thread { get; }
 
         private readonly Func<bool> _mayGrow;
-        private int _threadId;
         private int _completingElsewhere;
         private int _requestCount;
 
@@ -162,7 +161,6 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         private void Run()
         {
             Exception? error = null;
-            _threadId = Environment.CurrentManagedThreadId;
             _requestCount = _requests.All.Length;
             try
             {
@@ -197,7 +195,7 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         public void Complete(Request request)
         {
             // A method finishing on another thread: its request is about to come back (see MayGrow).
-            bool elsewhere = Environment.CurrentManagedThreadId != _threadId;
+            bool elsewhere = Environment.CurrentManagedThreadId != Thread.ManagedThreadId;
             if (elsewhere) Interlocked.Increment(ref _completingElsewhere);
             try { Reply(request); }
             finally { if (elsewhere) Interlocked.Decrement(ref _completingElsewhere); }

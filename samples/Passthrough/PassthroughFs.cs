@@ -188,7 +188,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         int surplus;
         lock (_lock)
         {
-            if (_disposed) { Libc.close(fd); return -Errno.EIO; } // nothing would close it
+            if (ClosedAfterDispose(fd)) return -Errno.EIO;
             surplus = Adopt(n, fd);
             n.Users++;
             lease = new Lease(this, n, n.Fd);
@@ -235,6 +235,15 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         int fd = victim.Fd;
         victim.Fd = -1;
         return fd;
+    }
+
+    /// <summary>Under the lock: an fd just opened for a table that Dispose has emptied is closed here, since nothing
+    /// else would close it; true when it was.</summary>
+    private bool ClosedAfterDispose(int fd)
+    {
+        if (!_disposed) return false;
+        Libc.close(fd);
+        return true;
     }
 
     private static void CloseIfOpen(int fd)
@@ -329,7 +338,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
         int surplus, evicted = -1;
         lock (_lock)
         {
-            if (_disposed) { Libc.close(fd); return -Errno.EIO; } // nothing would close it
+            if (ClosedAfterDispose(fd)) return -Errno.EIO;
             if (!_byKey.TryGetValue((st.Dev, st.Ino), out var n))
             {
                 // Without a handle (forgotten between the two looks), the (parent, name) route below serves.
@@ -898,7 +907,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (fd < 0) return new(Err());
             lock (_lock)
             {
-                if (_disposed) { Libc.close(fd); return Error(Errno.EIO); }
+                if (ClosedAfterDispose(fd)) return Error(Errno.EIO);
                 ulong fh = _nextDirFh++;
                 _dirs.Add(fh, new DirHandle(fd, l.Node!));
                 request.Open.Fh = fh;
