@@ -122,18 +122,26 @@ public class ThreadsGrowthTests
         Assert.Equal(clients.Count, Volatile.Read(ref fs.Cancelled));
         await Task.WhenAll(clients).WaitAsync(MountedFs.Watchdog);
     }
+}
 
+/// <summary>
+/// A late reply after teardown, seen by giving the mount's closed fd number to a pipe. Alone: a test of another
+/// collection opening files at the same moment could take that number (dup3 then fails with EBUSY, or closes its file).
+/// </summary>
+[Collection(RealMountsAloneCollection.Name)]
+public class ThreadsTeardownAloneTests
+{
     [Fact]
     public async Task A_method_that_outlives_teardown_replies_on_its_own_fd_not_on_the_closed_mount_fd()
     {
-        var fs = new BlockingLookupFs();
+        var fs = new ThreadsGrowthTests.BlockingLookupFs();
         using var m = new MountedFs(fs, TransportKind.Threads, configure: o => { o.Workers = 1; o.MaxWorkers = 1; });
         int mountFd = m.Server.Mount!.Fd;
         Span<int> pipe = stackalloc int[2];
         ErrnoException.Check(Libc.pipe2(pipe, Libc.O_CLOEXEC | Libc.O_NONBLOCK), "pipe2");
         int pipeRead = pipe[0], pipeWrite = pipe[1];
         bool mountFdIsPipe = false;
-        var client = StatInBackground(m.PathOf("slow1"));
+        var client = ThreadsGrowthTests.StatInBackground(m.PathOf("slow1"));
         try
         {
             Assert.True(await fs.Entered.WaitAsync(MountedFs.Watchdog), "LOOKUP never reached the filesystem");
