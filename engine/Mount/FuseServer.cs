@@ -97,16 +97,19 @@ public sealed class FuseServer : IDisposable
         _transport?.Stop();
         // Methods still waiting (on I/O, on a lock, on an interrupt that will never come) are told to give up.
         _dispatcher?.CancelInFlight();
-        bool stopped = _transport is null || Finished(_transport.Completion, timeout);
+        // Quiesced: the transport holds no request, and its workers wait only for what the connection's end brings.
+        bool quiesced = _transport is null || Finished(_transport.Quiesced, timeout);
+        // A detached mount still in use keeps the connection, and its callers would wait for replies nobody sends:
+        // abort it now. If its last user has left meanwhile, the abort finds the connection gone and does nothing.
+        if (quiesced && Mount is { DetachedWhileBusy: true } busy) busy.Abort();
+        bool stopped = _transport is null || Finished(_transport.Completion, quiesced ? timeout : TimeSpan.Zero);
         if (!stopped)
         {
-            // Workers still blocked in the kernel, so the connection is alive and still ours: abort it, failing every read and waiter.
+            // Workers still busy or blocked in the kernel, so the connection is alive and still ours: abort it, failing every read and waiter.
+            _dispatcher?.Log($"fuselage: the {_transport!.Name} transport did not stop within {timeout.TotalMilliseconds:0} ms; aborting the connection");
             Mount?.Abort();
             stopped = Finished(_transport!.Completion, timeout);
         }
-        // A detached mount still in use would keep its callers waiting for replies nobody sends: abort it (unless
-        // done just above). If its last user has left meanwhile, the abort finds the connection gone and does nothing.
-        else if (Mount is { DetachedWhileBusy: true } busy) busy.Abort();
         // Buffers are freed only when neither the kernel nor a late method can still write into them.
         if (stopped && (_dispatcher is null || _dispatcher.WaitForPending(timeout)))
         {

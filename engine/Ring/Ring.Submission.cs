@@ -72,9 +72,16 @@ public sealed unsafe partial class Ring
     {
         ThrowIfDisposed();
         if (FreeSqSlots == 0) MakeSqSpace(); // as GetSqe: a Submit alone leaves the SQ full on SQPOLL or after EAGAIN
-        NextSqe().PrepareCancelAll(DisposeCancelUserData);
+        NextSqe().PrepareCancelAll(InternalCancelUserData);
         Submit();
     }
+
+    /// <summary>
+    /// Queues an ASYNC_CANCEL of the operation submitted with <paramref name="targetUserData"/>, sent with the next
+    /// submit. That operation still posts its CQE (-ECANCELED, or its result when it finished first); the cancel's own
+    /// CQE stays internal, also when nothing matched.
+    /// </summary>
+    public void Cancel(ulong targetUserData) => GetSqe().PrepareCancel(targetUserData, InternalCancelUserData);
 
     /// <summary>
     /// Submits the queued SQEs and waits until at least <paramref name="minComplete"/> CQEs are ready

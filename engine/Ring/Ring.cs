@@ -16,11 +16,11 @@ namespace Fuselage.Ring;
 /// </remarks>
 public sealed unsafe partial class Ring : IDisposable
 {
-    /// <summary>user_data values at or above this are used internally (wake-up read, cancel-all on dispose).</summary>
+    /// <summary>user_data values at or above this are used internally (wake-up read, cancellations).</summary>
     public const ulong ReservedUserDataStart = 0xFFFF_FFFF_FFFF_FF00;
 
     internal const ulong WakeUserData = ulong.MaxValue;
-    internal const ulong DisposeCancelUserData = ulong.MaxValue - 1;
+    internal const ulong InternalCancelUserData = ulong.MaxValue - 1;
 
     /// <summary>Offset value meaning "the file's current position" for READ/WRITE/READV/WRITEV.</summary>
     public const ulong CurrentPosition = ulong.MaxValue;
@@ -280,7 +280,7 @@ public sealed unsafe partial class Ring : IDisposable
             if (FreeSqSlots == 0)
                 Submit();
             if (FreeSqSlots > 0)
-                NextSqe().PrepareCancelAll(DisposeCancelUserData);
+                NextSqe().PrepareCancelAll(InternalCancelUserData);
 
             var discard = new DiscardingHandler();
             Submit();

@@ -11,6 +11,13 @@ internal interface ITransport : IDisposable
     /// <summary>Completes when the session ends (unmount, abort) or <see cref="Stop"/> was called; faults when a worker fails.</summary>
     Task Completion { get; }
 
+    /// <summary>
+    /// Completes once, after <see cref="Stop"/>, no request is in the transport's hands and what its workers still
+    /// wait for only the connection's end brings (on a busy mount, detached, that waits for its last user); with
+    /// <see cref="Completion"/> at the latest.
+    /// </summary>
+    Task Quiesced => Completion;
+
     /// <summary>Asks the workers to stop; does not wait.</summary>
     void Stop();
 }

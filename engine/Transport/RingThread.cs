@@ -19,6 +19,7 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     private Exception? _startError;
     private readonly bool _submitFileIoAtOnceWhileBusy;
     private int _fileIoInFlight;
+    private long _fileIoSubmitted, _fileIoSubmittedAtCancel;
 
     /// <param name="name">The thread's name.</param>
     /// <param name="submitFileIoAtOnceWhileBusy">
@@ -136,7 +137,20 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         // With nothing in flight the wait that follows submits it at no extra syscall (one request at a time).
         if (_submitFileIoAtOnceWhileBusy && _fileIoInFlight > 0) Ring.Submit();
         _fileIoInFlight++;
+        _fileIoSubmitted++;
         return true;
+    }
+
+    /// <summary>
+    /// Cancels the file I/O in flight for requests 0 to <paramref name="requestCount"/> - 1 and leaves the ring's other
+    /// operations alone; the methods waiting on it hear -ECANCELED (or their result, if it came first) and reply. Once
+    /// per batch: file I/O submitted since the last call is cancelled by the next one.
+    /// </summary>
+    protected void CancelFileIo(int requestCount)
+    {
+        if (_fileIoInFlight == 0 || _fileIoSubmitted == _fileIoSubmittedAtCancel) return;
+        _fileIoSubmittedAtCancel = _fileIoSubmitted;
+        for (int i = 0; i < requestCount; i++) Ring!.Cancel(FileIoUserData(i));
     }
 
     /// <summary>File I/O submitted (or prepared) whose CQE is not in yet.</summary>

@@ -23,6 +23,9 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
     private int _readersWaiting; // workers blocked in read(); hot path: two interlocked operations per request
     private volatile int _workerCount;
     private int _growthRequests; // growth asked for and not yet handled by the work item
+    private volatile bool _stopping;
+    private int _exitedWorkers;
+    private readonly TaskCompletionSource _quiesced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ThreadsTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
     {
@@ -34,6 +37,9 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
 
     public string Name => "threads";
     public Task Completion => _completion.Task;
+
+    /// <summary>Stopped, and every worker still running is blocked in read(), which only the connection's end returns from.</summary>
+    public Task Quiesced => _quiesced.Task;
 
     /// <summary>Workers the threads transport may grow to when <see cref="FuseServerOptions.MaxWorkers"/> is not set (libfuse's max_threads is 10).</summary>
     public const int DefaultMaxWorkers = 16;
@@ -104,10 +110,23 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         }
     }
 
-    public void Stop() => _stop.Cancel();
+    public void Stop()
+    {
+        _stopping = true;
+        _stop.Cancel();
+        CheckQuiesced();
+    }
+
+    /// <summary>After Stop a worker reads no more once its request is answered: those left are the ones in read().</summary>
+    private void CheckQuiesced()
+    {
+        if (_stopping && Volatile.Read(ref _readersWaiting) >= _workerCount - Volatile.Read(ref _exitedWorkers)) _quiesced.TrySetResult();
+    }
 
     private void WorkerExited(Exception? error)
     {
+        Interlocked.Increment(ref _exitedWorkers);
+        CheckQuiesced();
         // Cancel first: once the completion is set, FuseServer disposes this transport (and _stop) at once.
         _stop.Cancel(); // the session is over for everyone once one worker sees it end
         // A worker that failed leaves the others blocked in read(2), which nothing but the connection's end wakes:
@@ -172,6 +191,7 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
                     if (req is null) break;
                     if (_requests.All.Length != _requestCount) Grown();
                     Interlocked.Increment(ref _owner._readersWaiting);
+                    if (_owner._stopping) _owner.CheckQuiesced(); // Stop came after this worker's check: it reads once more
                     nint n = Libc.Read(_fd, req.InputBuffer);
                     bool lastReader = Interlocked.Decrement(ref _owner._readersWaiting) == 0;
                     if (n < 0)

@@ -24,6 +24,7 @@ internal sealed class UringTransport : ITransport
     private readonly RingTransport _devFuse;
     private readonly List<Queue> _queues = [];
     private readonly WorkerCompletion _queuesDone = new();
+    private readonly WorkerCompletion _queuesQuiesced = new(); // each queue once: on stopping with every entry back with the kernel, or on leaving
     private volatile bool _stopping;
     private int _queuesClaimed; // 1 once either INIT started the queues or Stop ruled them out
 
@@ -41,6 +42,7 @@ internal sealed class UringTransport : ITransport
         };
         _devFuse = new RingTransport(mount, dispatcher, devOptions, stats, sourceName: "/dev/fuse");
         Completion = Task.WhenAll(_devFuse.Completion, _queuesDone.Task);
+        Quiesced = Task.WhenAll(_devFuse.Completion, _queuesQuiesced.Task);
     }
 
     /// <summary>Requests of the /dev/fuse reader; none of them waits (INIT, FORGET, INTERRUPT), so it never grows.</summary>
@@ -48,6 +50,12 @@ internal sealed class UringTransport : ITransport
 
     public string Name => "uring";
     public Task Completion { get; }
+
+    /// <summary>
+    /// Stopped with no request in a queue's hands: what the queues still wait for, their entries, the kernel gives
+    /// back only when the connection ends, which a busy (detached) mount delays until its last user leaves.
+    /// </summary>
+    public Task Quiesced { get; }
 
     /// <summary>Queue count: the kernel makes one per possible CPU and needs every one registered.</summary>
     public static int PossibleCpus()
@@ -77,6 +85,7 @@ internal sealed class UringTransport : ITransport
         int count = PossibleCpus();
         var placement = new QueuePlacement(count);
         _queuesDone.Starting(count);
+        _queuesQuiesced.Starting(count);
         try
         {
             for (int q = 0; q < count; q++)
@@ -94,14 +103,22 @@ internal sealed class UringTransport : ITransport
             _mount.Abort();
             // Queues never made count as exited; those running end with the connection, and only then is the
             // transport complete (its disposal frees their rings and buffers).
-            for (int missing = count - Queues().Length; missing > 0; missing--) _queuesDone.Exited(e);
+            for (int missing = count - Queues().Length; missing > 0; missing--)
+            {
+                _queuesQuiesced.Exited(null);
+                _queuesDone.Exited(e);
+            }
         }
     }
 
     public void Stop()
     {
         _stopping = true;
-        if (Interlocked.Exchange(ref _queuesClaimed, 1) == 0) _queuesDone.NoWorkers(); // INIT never came: no queues to wait for
+        if (Interlocked.Exchange(ref _queuesClaimed, 1) == 0)
+        {
+            _queuesQuiesced.NoWorkers(); // INIT never came: no queues to wait for
+            _queuesDone.NoWorkers();
+        }
         _devFuse.Stop();
         foreach (var q in Queues()) q.Wake();
     }
@@ -111,6 +128,8 @@ internal sealed class UringTransport : ITransport
     {
         lock (_queues) return [.. _queues];
     }
+
+    private void QueueQuiesced() => _queuesQuiesced.Exited(null);
 
     private void QueueExited(Exception? error)
     {
@@ -140,6 +159,7 @@ internal sealed class UringTransport : ITransport
         private readonly long[]? _counts;
         private readonly int _depth, _maxDepth;
         private bool _growthRefused;
+        private int _refusedEntries;    // added entries the kernel would not take: never parked
         private readonly List<BufferPool> _buffers = [];
         private Entry[] _entries = [];
         private readonly ulong[] _inheritedCpus = new ulong[Libc.CpuSetWords];
@@ -148,6 +168,7 @@ internal sealed class UringTransport : ITransport
         private QueuePlacement.QueueView _placementView;
         private int _parked;            // entries whose REGISTER/COMMIT the kernel holds
         private bool _sessionOver;
+        private bool _quiesced;         // told the transport (on stopping, or on leaving)
 
         private sealed class Entry
         {
@@ -252,7 +273,12 @@ internal sealed class UringTransport : ITransport
             Ring.Submit();
         }
 
-        protected override void Exited(Exception? error) => _owner.QueueExited(error);
+        protected override void Exited(Exception? error)
+        {
+            if (!_quiesced) _owner.QueueQuiesced();
+            _quiesced = true;
+            _owner.QueueExited(error);
+        }
 
         // The kernel hands the entries back only when the connection ends (ASYNC_CANCEL does not reach them): abort
         // it now, or closing the ring would wait for them, then leave callers routed to this queue blocked for good.
@@ -269,11 +295,26 @@ internal sealed class UringTransport : ITransport
                 DrainCompletedElsewhere();
                 // Leave only when the kernel has given back every entry (B9: never close a ring it still uses).
                 if (_parked == 0 && (_sessionOver || _owner._stopping)) break;
+                if (_owner._stopping && !_sessionOver) Quiesce();
                 GrowIfEveryEntryWaits();
                 ring.SubmitAndWait(1);
                 ring.ForEachCqe(ref handler);
                 RequestStats.SampleAllocations(_counts);
             }
+        }
+
+        /// <summary>
+        /// Stopping, with the connection still alive (a busy mount, detached): the kernel gives the entries back only
+        /// when it ends. Cancels this queue's file I/O, so the methods waiting on it reply; once every entry is back
+        /// with the kernel and its reply sent, tells the transport that only the connection's end is left to wait for.
+        /// </summary>
+        private void Quiesce()
+        {
+            CancelFileIo(_entries.Length);
+            if (_quiesced || _parked != _entries.Length - _refusedEntries || FileIoInFlight > 0) return;
+            Ring!.Submit(); // the last COMMITs: their replies reach the callers before anyone aborts the connection
+            _quiesced = true;
+            _owner.QueueQuiesced();
         }
 
         private void PrepareCommand(int index, FuseUringCommand command)
@@ -322,6 +363,7 @@ internal sealed class UringTransport : ITransport
                     // An entry added while the others wait: the queue serves on with those it has.
                     if (!_growthRefused) _owner._dispatcher.Log($"fuselage: uring/q{_qid}: the kernel refused another entry (errno {-cqe.Res}); no more are added");
                     _growthRefused = true;
+                    _refusedEntries++;
                     return;
                 default:
                     throw new ErrnoException($"FUSE-over-io_uring {(e.Registered ? "COMMIT_AND_FETCH" : "REGISTER")} on queue {_qid}", -cqe.Res);
