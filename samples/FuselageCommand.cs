@@ -35,7 +35,7 @@ public static class FuselageCommand
             Console.Error.WriteLine($"fuselage: {e.Message} (fuselage --help prints the usage)");
             return 2;
         }
-        if (inv.Help) { Console.Write(Usage); return 0; }
+        if (inv.Help) { Console.WriteLine(Usage); return 0; }
 
         FileSystem fs;
         try

@@ -210,6 +210,23 @@ public class CommandLineTests
         try { Directory.Delete(dir); } catch (IOException) { }
     }
 
+    [Fact]
+    public async Task Help_prints_every_option_and_ends_its_last_line()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(FuselageDll);
+        psi.ArgumentList.Add("--help");
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = await p.StandardOutput.ReadToEndAsync().WaitAsync(Watchdog);
+        await p.WaitForExitAsync().WaitAsync(Watchdog);
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal("", await stderr);
+        Assert.EndsWith("\n", stdout); // a shell prompt would otherwise follow the last option on its line
+        foreach (var option in new[] { "--transport", "--workers", "--max-workers", "--depth", "--max-depth", "--cache", "-o ", "-d ", "--stats" })
+            Assert.Contains(option, stdout);
+    }
+
     [Theory]
     [InlineData("--bogus", "mount", "memfs", "/tmp")]
     [InlineData("mount", "nosuchfs", "/tmp")]
