@@ -207,6 +207,53 @@ public class LifecycleTests
 
     [Theory]
     [MemberData(nameof(Transports))]
+    public async Task Stop_under_load_on_a_busy_mount_ends_every_client_and_the_session_whole(TransportKind transport)
+    {
+        const int clients = 4, opsBeforeStop = 200;
+        var fs = new SlowFs();
+        var m = new MountedFs(fs, transport);
+        int held = -1;
+        try
+        {
+            held = m.Run(() => Libc.open(m.Root, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0));
+            Assert.True(held >= 0, "open of the mount's root failed");
+            int reached = 0; // clients that made opsBeforeStop rounds
+            var enoughDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Through the held fd, so the clients keep to the mount once it is detached (its path then names the bare directory).
+            var loops = Enumerable.Range(0, clients).Select(c => Task.Factory.StartNew(() =>
+            {
+                string path = $"/proc/self/fd/{held}/client{c}";
+                var data = new byte[4096];
+                var back = new byte[4096];
+                for (int done = 1; ; done++)
+                {
+                    int fd = Posix.Open(path, Posix.O_CREAT | Posix.O_RDWR);
+                    if (fd < 0) return fd;
+                    long w = Posix.PWrite(fd, data, 0), r = w < 0 ? w : Posix.PRead(fd, back, 0);
+                    Posix.Close(fd);
+                    if (w < 0) return (int)w;
+                    if (r < 0) return (int)r;
+                    if (Posix.LStat(path, out _) is var e and < 0) return e;
+                    if (done == opsBeforeStop && Interlocked.Increment(ref reached) == clients) enoughDone.TrySetResult();
+                }
+            }, TaskCreationOptions.LongRunning)).ToArray();
+            await enoughDone.Task.WaitAsync(MountedFs.Watchdog);
+            await Task.Run(() => m.Server.Stop(MountedFs.Watchdog / 2)).WaitAsync(MountedFs.Watchdog);
+            int[] errors = await Task.WhenAll(loops).WaitAsync(MountedFs.Watchdog); // every client is released
+            Assert.All(errors, e => Assert.True(e is -Errno.ENOTCONN or -Errno.ECONNABORTED, $"a client ended with errno {-e}"));
+            Assert.True(m.Server.Completion.IsCompleted);
+            Assert.False(m.LogLines.Any(l => l.Contains("did not stop within") || l.Contains("still running after teardown")), m.FormatLog());
+            Assert.Equal(1, fs.Destroys);
+        }
+        finally
+        {
+            if (held >= 0) Libc.close(held);
+            m.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
     public async Task Unmount_with_a_request_in_flight_ends_the_session(TransportKind transport)
     {
         var fs = new SlowFs();
