@@ -120,7 +120,8 @@ public static class FuselageCommand
                     inv.Options.Depth = int.TryParse(Value(), out int d) && d is > 0 and <= 1024 ? d : throw new ArgumentException("--depth needs a number from 1 to 1024");
                     break;
                 case "--max-depth":
-                    inv.Options.MaxDepth = int.TryParse(Value(), out int md) && md is > 0 and <= 4096 ? md : throw new ArgumentException("--max-depth needs a number from 1 to 4096");
+                    inv.Options.MaxDepth = int.TryParse(Value(), out int md) && md is > 0 and <= FuseServerOptions.MaxDepthLimit ? md
+                        : throw new ArgumentException($"--max-depth needs a number from 1 to {FuseServerOptions.MaxDepthLimit}");
                     break;
                 case "--cache":
                     var mode = Value() switch

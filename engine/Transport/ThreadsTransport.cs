@@ -23,8 +23,6 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
     private int _readersWaiting; // workers blocked in read(); hot path: two interlocked operations per request
     private volatile int _workerCount;
     private int _growthRequests; // growth asked for and not yet handled by the work item
-    private volatile bool _stopping;
-    private int _exitedWorkers;
     private readonly TaskCompletionSource _quiesced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ThreadsTransport(FuseMount mount, Dispatcher dispatcher, FuseServerOptions options, RequestStats? stats)
@@ -112,27 +110,26 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
 
     public void Stop()
     {
-        _stopping = true;
         _stop.Cancel();
         CheckQuiesced();
     }
 
-    /// <summary>After Stop a worker reads no more once its request is answered: those left are the ones in read().</summary>
+    /// <summary>Once stopped a worker reads no more after its request is answered: those left are the ones in read().</summary>
     private void CheckQuiesced()
     {
-        if (_stopping && Volatile.Read(ref _readersWaiting) >= _workerCount - Volatile.Read(ref _exitedWorkers)) _quiesced.TrySetResult();
+        // _stop may be disposed by now (after the last worker's exit): reading its state is still safe.
+        if (_stop.IsCancellationRequested && Volatile.Read(ref _readersWaiting) >= _completion.Running) _quiesced.TrySetResult();
     }
 
     private void WorkerExited(Exception? error)
     {
-        Interlocked.Increment(ref _exitedWorkers);
-        CheckQuiesced();
         // Cancel first: once the completion is set, FuseServer disposes this transport (and _stop) at once.
         _stop.Cancel(); // the session is over for everyone once one worker sees it end
         // A worker that failed leaves the others blocked in read(2), which nothing but the connection's end wakes:
         // end it, or the transport would never complete and the mount would hang unserved.
         if (error is not null) _mount.Abort();
         _completion.Exited(error);
+        CheckQuiesced();
     }
 
     public void Dispose()
@@ -191,7 +188,7 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
                     if (req is null) break;
                     if (_requests.All.Length != _requestCount) Grown();
                     Interlocked.Increment(ref _owner._readersWaiting);
-                    if (_owner._stopping) _owner.CheckQuiesced(); // Stop came after this worker's check: it reads once more
+                    if (stop.IsCancellationRequested) _owner.CheckQuiesced(); // stopped after this worker's check: it reads once more
                     nint n = Libc.Read(_fd, req.InputBuffer);
                     bool lastReader = Interlocked.Decrement(ref _owner._readersWaiting) == 0;
                     if (n < 0)

@@ -158,8 +158,7 @@ internal sealed class UringTransport : ITransport
         private readonly int _maxPayload;
         private readonly long[]? _counts;
         private readonly int _depth, _maxDepth;
-        private bool _growthRefused;
-        private int _refusedEntries;    // added entries the kernel would not take: never parked
+        private int _refusedEntries;    // added entries the kernel would not take: never parked; none is added after one
         private readonly List<BufferPool> _buffers = [];
         private Entry[] _entries = [];
         private readonly ulong[] _inheritedCpus = new ulong[Libc.CpuSetWords];
@@ -240,7 +239,7 @@ internal sealed class UringTransport : ITransport
         private void GrowIfEveryEntryWaits()
         {
             int waiting = _entries.Length - _parked - FileIoInFlight;
-            if (_parked > 1 || waiting == 0 || FileIoInFlight > 0 || _growthRefused || _sessionOver || _owner._stopping
+            if (_parked > 1 || waiting == 0 || FileIoInFlight > 0 || _refusedEntries > 0 || _sessionOver || _owner._stopping
                 || _entries.Length >= _maxDepth) return;
             int first = _entries.Length;
             AddEntries(Math.Min(_depth, _maxDepth - first));
@@ -361,9 +360,7 @@ internal sealed class UringTransport : ITransport
                     return;
                 case var _ when !e.Registered && index >= _depth:
                     // An entry added while the others wait: the queue serves on with those it has.
-                    if (!_growthRefused) _owner._dispatcher.Log($"fuselage: uring/q{_qid}: the kernel refused another entry (errno {-cqe.Res}); no more are added");
-                    _growthRefused = true;
-                    _refusedEntries++;
+                    if (_refusedEntries++ == 0) _owner._dispatcher.Log($"fuselage: uring/q{_qid}: the kernel refused another entry (errno {-cqe.Res}); no more are added");
                     return;
                 default:
                     throw new ErrnoException($"FUSE-over-io_uring {(e.Registered ? "COMMIT_AND_FETCH" : "REGISTER")} on queue {_qid}", -cqe.Res);

@@ -14,6 +14,9 @@ internal sealed class WorkerCompletion
 
     public Task Task => _done.Task;
 
+    /// <summary>Workers counted and not yet exited.</summary>
+    public int Running => Volatile.Read(ref _running);
+
     public void Starting(int workers) => Volatile.Write(ref _running, workers);
 
     /// <summary>
