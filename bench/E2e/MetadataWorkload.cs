@@ -11,7 +11,9 @@ namespace Fuselage.Bench.E2e;
 /// </summary>
 public sealed class MetadataWorkload(int files, int threads) : Workload
 {
-    public override string Name => $"metadata-{files / 1000}k-files-{threads}threads";
+    public override string Name => NameOf(files, threads);
+
+    public static string NameOf(int files, int threads) => $"metadata-{files / 1000}k-files-{threads}threads";
 
     public override bool OwnMount => true;
     public override SourceKind Source => SourceKind.Tmpfs;

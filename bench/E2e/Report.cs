@@ -24,6 +24,16 @@ public sealed record Row(
     [JsonPropertyName("ops_vs_libfuse_rounds")] public double[]? OpsVsLibfuseRounds { get; init; }
 }
 
+/// <summary>What a run was: how it was made and on what. The JSON's <c>run</c> object, read back by <c>e2e --report</c>.</summary>
+public sealed record RunInfo(
+    [property: JsonPropertyName("command")] string Command,
+    [property: JsonPropertyName("date")] string Date,
+    [property: JsonPropertyName("fio_seconds_per_job")] double FioSecondsPerJob,
+    [property: JsonPropertyName("rounds")] int Rounds,
+    [property: JsonPropertyName("machine")] Dictionary<string, string> Machine,
+    [property: JsonPropertyName("systems")] Dictionary<string, string> Systems,
+    [property: JsonPropertyName("notes")] List<string> Notes);
+
 /// <summary>The run's table (console and markdown), its JSON and its chart; every number sits next to its ratios to libfuse and native.</summary>
 public static class Report
 {
@@ -90,8 +100,15 @@ public static class Report
 
     private static string X(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–";
 
-    public static string Json(IReadOnlyList<Row> rows, object run) =>
-        JsonSerializer.Serialize(new { run, rows }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
+    public static string Json(IReadOnlyList<Row> rows, IReadOnlyList<Verdict> targets, RunInfo run) =>
+        JsonSerializer.Serialize(new { run, rows, targets }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
+
+    /// <summary>The rows and the run of a results JSON written by <see cref="Json"/>.</summary>
+    public static (List<Row> Rows, RunInfo Run) ReadJson(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return (doc.RootElement.GetProperty("rows").Deserialize<List<Row>>()!, doc.RootElement.GetProperty("run").Deserialize<RunInfo>()!);
+    }
 
     /// <summary>
     /// Grouped bars of ops/s relative to libfuse (1.0 = libfuse), one group per workload. The axis ends a little above

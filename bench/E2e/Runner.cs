@@ -16,19 +16,27 @@ public static class Runner
     private static string ChartSubtitle(string? cpus, string? kernel, int rounds, double fioSeconds) =>
         $"{cpus} vCPU, Linux {kernel}, median of {rounds} round(s), fio {fioSeconds:0} s per job";
 
-    /// <summary>`e2e --chart results.json`: draws the chart of a finished run again (e2e.png beside the JSON).</summary>
-    private static int Redraw(string jsonPath)
+    /// <summary>
+    /// `e2e --report results.json`: writes a finished run's markdown, targets and chart again beside its JSON, from the
+    /// JSON's rows (for a change in how results are presented; nothing is measured).
+    /// </summary>
+    private static int Rewrite(string jsonPath)
     {
-        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(jsonPath));
-        var rows = System.Text.Json.JsonSerializer.Deserialize<List<Row>>(doc.RootElement.GetProperty("rows"))!;
-        var run = doc.RootElement.GetProperty("run");
-        var machine = run.GetProperty("machine");
-        string subtitle = ChartSubtitle(machine.GetProperty("cpus").GetString(), machine.GetProperty("kernel").GetString(),
-            run.GetProperty("rounds").GetInt32(), run.GetProperty("fio_seconds_per_job").GetDouble());
-        string png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!, "e2e.png");
-        Report.Chart(rows, png, subtitle);
-        Console.WriteLine($"wrote {png}");
+        var (rows, run) = Report.ReadJson(File.ReadAllText(jsonPath));
+        string directory = Path.GetDirectoryName(Path.GetFullPath(jsonPath))!;
+        WriteResults(directory, rows, run);
+        Console.WriteLine($"wrote e2e.md, e2e.json and e2e.png in {directory}");
         return 0;
+    }
+
+    /// <summary>e2e.md, e2e.json and e2e.png of a run, in <paramref name="directory"/>.</summary>
+    private static void WriteResults(string directory, IReadOnlyList<Row> table, RunInfo run)
+    {
+        var verdicts = Targets.Judge(table);
+        File.WriteAllText(Path.Combine(directory, "e2e.md"), ResultsMarkdown(Report.Markdown(table), Targets.Markdown(verdicts), run));
+        File.WriteAllText(Path.Combine(directory, "e2e.json"), Report.Json(table, verdicts, run));
+        Report.Chart(table, Path.Combine(directory, "e2e.png"), ChartSubtitle(run.Machine.GetValueOrDefault("cpus"),
+            run.Machine.GetValueOrDefault("kernel"), run.Rounds, run.FioSecondsPerJob));
     }
 
     public static int Run(string[] args)
@@ -40,7 +48,7 @@ public static class Runner
         {
             string a = args[i];
             if (a == "--quick") quick = true;
-            else if (a == "--chart" && i + 1 < args.Length) return Redraw(args[++i]);
+            else if (a == "--report" && i + 1 < args.Length) return Rewrite(args[++i]);
             else if (a == "--rounds" && i + 1 < args.Length && int.TryParse(args[i + 1], out int n) && n is >= 1 and <= 20)
             {
                 rounds = n;
@@ -53,7 +61,7 @@ public static class Runner
             }
             else
             {
-                Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick] [--rounds 1-20] [--systems a,b] [--workloads part,part] | e2e --chart results.json  (unknown '{a}')");
+                Console.Error.WriteLine($"usage: dotnet run -c Release --project bench -- e2e [--quick] [--rounds 1-20] [--systems a,b] [--workloads part,part] | e2e --report results.json  (unknown '{a}')");
                 return 2;
             }
         }
@@ -238,23 +246,14 @@ public static class Runner
             ["libfuse"] = libfuse.Describe(),
         };
         foreach (var f in systems.OfType<FuselageSystem>()) systemsUsed[f.Name] = f.Describe();
-        string markdown = Report.Markdown(table);
         Console.WriteLine();
-        Console.WriteLine(markdown);
+        Console.WriteLine(Report.Markdown(table));
+        string targets = Targets.Markdown(Targets.Judge(table));
+        if (targets.Length > 0) Console.WriteLine($"Targets: {targets}");
         foreach (var n in notes) Console.WriteLine($"note: {n}");
 
-        File.WriteAllText(Path.Combine(output, "e2e.md"), ResultsMarkdown(markdown, command, machine, systemsUsed, notes, fioDuration, rounds));
-        File.WriteAllText(Path.Combine(output, "e2e.json"), Report.Json(table, new
-        {
-            command,
-            date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            fio_seconds_per_job = fioDuration.TotalSeconds,
-            rounds,
-            machine,
-            systems = systemsUsed,
-            notes,
-        }));
-        Report.Chart(table, Path.Combine(output, "e2e.png"), ChartSubtitle(machine["cpus"], machine["kernel"], rounds, fioDuration.TotalSeconds));
+        WriteResults(output, table, new RunInfo(command, DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            fioDuration.TotalSeconds, rounds, machine, systemsUsed, notes));
         Progress($"wrote {Path.GetRelativePath(repo, Path.Combine(output, "e2e.md"))}, e2e.json and e2e.png");
         return rows.Count > 0 ? 0 : 1;
     }
@@ -274,26 +273,29 @@ public static class Runner
             cpuPerOp is { } cpu ? Math.Round(cpu, 2) : null);
     }
 
-    private static string ResultsMarkdown(string table, string command, IReadOnlyDictionary<string, string> machine,
-        IReadOnlyDictionary<string, string> systems, IReadOnlyList<string> notes, TimeSpan fioDuration, int rounds)
+    private static string ResultsMarkdown(string table, string targets, RunInfo run)
     {
         var lines = new List<string>
         {
             "# End-to-end results", "",
-            $"Made by `{command}` on {DateTime.UtcNow:yyyy-MM-dd}. Ratios compare rows of this same run.", "",
+            $"Made by `{run.Command}` on {run.Date}. Ratios compare rows of this same run.", "",
             table,
             "![ops/s relative to libfuse](e2e.png)", "",
-            "## Machine", "",
         };
-        lines.AddRange(machine.Select(kv => $"- {kv.Key}: {kv.Value}"));
+        if (targets.Length > 0)
+            lines.AddRange(["## Targets", "",
+                "Judged on the medians above; in brackets, the lowest and highest ratio to libfuse within one round.", "",
+                targets]);
+        lines.AddRange(["## Machine", ""]);
+        lines.AddRange(run.Machine.Select(kv => $"- {kv.Key}: {kv.Value}"));
         lines.AddRange(["", "## Systems", ""]);
-        lines.AddRange(systems.Select(kv => $"- {kv.Key}: `{kv.Value}`"));
+        lines.AddRange(run.Systems.Select(kv => $"- {kv.Key}: `{kv.Value}`"));
         lines.AddRange([
             "", "## Method", "",
-            $"- {rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds; in brackets after the ops/s ratio to libfuse, the lowest and highest of that ratio within one round.",
+            $"- {run.Rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds; in brackets after the ops/s ratio to libfuse, the lowest and highest of that ratio within one round.",
             "- Before anything is measured on a fresh set of mounts, every system gets the same unmeasured warm-up: one second of fio 4k random reads and writes at depth 16 (the metadata workload: a tenth of its files), so that no row carries a daemon's start-up (.NET compiles its code up over its first second).",
             "- The kernel's enable_uring is Y while the uring daemon is mounted, which is during every row; only connections that register io_uring queues use it.",
-            $"- fio {fioDuration.TotalSeconds:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on its source; ops/s is fio's IOPS, p99 its completion-latency percentile.",
+            $"- fio {run.FioSecondsPerJob:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on its source; ops/s is fio's IOPS, p99 its completion-latency percentile.",
             $"- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own; the `-memdisk` workload on ext4 on a loop device over a {MemoryDisk.ImageBytes >> 20} MiB image in a tmpfs (the same O_DIRECT path through ext4 and the block layer, with no VM disk behind it: what the engines deliver where this VM's disk is not the bound). Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
             "- Cache settings are equal: passthrough_ll with `cache=auto,timeout=1` (1 s entry and attribute timeouts, no keep_cache or direct_io forced) and Fuselage's default policy (Classic, 1 s entry and attribute timeouts). O_DIRECT keeps the page cache out of the fio numbers.",
             "- fuselage-kernel-pt is not one more transport: it declares CacheMode.Passthrough, so PassthroughFs registers each open file as a backing file and the kernel reads and writes it without asking the daemon (FUSE passthrough, Linux 6.9+). libfuse 3.14's passthrough_ll has no such mode.",
@@ -301,10 +303,10 @@ public static class Runner
             "- The metadata workload gets mounts of its own, over its tmpfs source.",
             "- daemon CPU µs/op: utime+stime of the daemon process (/proc/<pid>/stat, every thread) over the workload, divided by its operations.",
         ]);
-        if (notes.Count > 0)
+        if (run.Notes.Count > 0)
         {
             lines.AddRange(["", "## Notes", ""]);
-            lines.AddRange(notes.Select(n => $"- {n}"));
+            lines.AddRange(run.Notes.Select(n => $"- {n}"));
         }
         return string.Join('\n', lines) + "\n";
     }

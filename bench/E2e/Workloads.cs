@@ -40,7 +40,8 @@ public abstract class Workload
 public static class WorkloadSet
 {
     public const long FioFileBytes = 256L << 20;
-    public const int MetadataFiles = 15_000;
+    public const int MetadataFiles = 15_000, MetadataThreads = 2;
+    public static string MetadataName => MetadataWorkload.NameOf(MetadataFiles, MetadataThreads);
 
     public static IReadOnlyList<Workload> Create(TimeSpan fioDuration) =>
     [
@@ -51,7 +52,7 @@ public static class WorkloadSet
         new FioWorkload("randwrite-4k-qd16-1job", "randwrite", "4k", ioDepth: 16, jobs: 1, fioDuration),
         new FioWorkload("seqread-1m-qd4-1job", "read", "1m", ioDepth: 4, jobs: 1, fioDuration),
         new FioWorkload("seqwrite-1m-qd4-1job", "write", "1m", ioDepth: 4, jobs: 1, fioDuration),
-        new MetadataWorkload(MetadataFiles, threads: 2),
+        new MetadataWorkload(MetadataFiles, MetadataThreads),
         // The disk out of the path: what the engines themselves deliver when this VM's disk is not the bound.
         new FioWorkload("randread-4k-qd16-1job-memdisk", "randread", "4k", ioDepth: 16, jobs: 1, fioDuration, SourceKind.MemoryDisk),
     ];

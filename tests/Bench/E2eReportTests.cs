@@ -7,13 +7,14 @@ namespace Fuselage.Tests.Bench;
 public class E2eReportTests
 {
     private static Row R(string workload, string system, double ops, double p99, double? cpu) => new(workload, system, ops, p99, cpu);
+    private static RunInfo Run(string command) => new(command, "2026-11-27", 7, 3, new() { ["cpus"] = "2" }, new() { ["libfuse"] = "passthrough_ll" }, ["a note"]);
 
     [Fact]
     public void Every_json_row_carries_the_five_measured_fields_even_when_one_is_null()
     {
         var rows = Report.WithRatios([R("w", "native", 200, 10, null), R("w", "libfuse", 100, 40, 20), R("w", "fuselage-ring", 150, 20, 10)]);
 
-        using var doc = JsonDocument.Parse(Report.Json(rows, new { command = "test" }));
+        using var doc = JsonDocument.Parse(Report.Json(rows, Targets.Judge(rows), Run("test")));
 
         var jsonRows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
         Assert.Equal(3, jsonRows.Count);
@@ -75,6 +76,98 @@ public class E2eReportTests
         string table = Report.Markdown(rows);
         Assert.Contains("| w | fuselage-ring | 120 | 1.20× (1.10–1.30) |", table);
         Assert.Contains("| w | libfuse | 100 | 1.00× |", table); // libfuse against itself: no range
+    }
+
+    [Fact]
+    public void Targets_are_judged_on_the_rows_of_the_run_and_a_target_without_its_rows_is_left_out()
+    {
+        const string qd16 = "randread-4k-qd16-1job", qd1 = "randread-4k-qd1-1job", write = "randwrite-4k-qd16-1job";
+        var rows = Report.WithRatios(
+        [
+            R(qd16, "native", 500, 1, null), R(qd16, "libfuse", 100, 1, 20), R(qd16, Targets.Ring, 125, 1, 16), R(qd16, Targets.Uring, 120, 1, 10),
+            R(qd1, "libfuse", 100, 1, 40), R(qd1, Targets.Ring, 110, 1, 33), R(qd1, Targets.Uring, 121, 1, 30),
+            // No libfuse row (its O_DIRECT writes fail): no ring ratio to judge, but uring against ring still is.
+            R(write, Targets.Ring, 100, 1, 10), R(write, Targets.Uring, 100, 1, 9),
+            // No metadata rows at all (a filtered run): its target is not judged.
+        ]);
+
+        var verdicts = Targets.Judge(rows);
+
+        Assert.Equal(
+        [
+            ("ring ops/s ≥ 1.25× libfuse", qd16, 1.25, true), // the threshold itself meets it
+            ("ring daemon CPU/op ≤ 0.8× libfuse", qd16, 0.8, true),
+            ("ring daemon CPU/op ≤ 0.8× libfuse", qd1, 0.825, false),
+            ("uring ops/s ahead of ring (> 1.00×)", qd16, 0.96, false),
+            ("uring ops/s ahead of ring (> 1.00×)", qd1, 1.1, true),
+            ("uring ops/s ahead of ring (> 1.00×)", write, 1.0, false), // level is not ahead
+        ], verdicts.Select(v => (v.Target, v.Workload, v.Ratio, v.Met)));
+        Assert.DoesNotContain(verdicts, v => v.Workload == WorkloadSet.MetadataName);
+        Assert.Contains(WorkloadSet.MetadataName, Targets.OpsWorkloads);
+        Assert.Contains(WorkloadSet.Create(TimeSpan.FromSeconds(1)), w => w.Name == WorkloadSet.MetadataName);
+        Assert.Contains(WorkloadSet.Create(TimeSpan.FromSeconds(1)), w => w.Name == qd16);
+    }
+
+    [Fact]
+    public void The_targets_table_counts_the_ones_met_and_shows_the_round_range_of_an_ops_target()
+    {
+        var samples = new Dictionary<(string Workload, string System), List<(int Round, Row Row)>>
+        {
+            [(WorkloadSet.MetadataName, "libfuse")] = [(1, R(WorkloadSet.MetadataName, "libfuse", 100, 1, 1)), (2, R(WorkloadSet.MetadataName, "libfuse", 100, 1, 1))],
+            [(WorkloadSet.MetadataName, Targets.Ring)] = [(1, R(WorkloadSet.MetadataName, Targets.Ring, 110, 1, 1)), (2, R(WorkloadSet.MetadataName, Targets.Ring, 140, 1, 1))],
+        };
+        var rows = Report.WithRoundRatios(Report.WithRatios(
+            [R(WorkloadSet.MetadataName, "libfuse", 100, 1, 50), R(WorkloadSet.MetadataName, Targets.Ring, 120, 1, 25)]), samples);
+        var verdicts = Targets.Judge(rows);
+
+        string table = Targets.Markdown(verdicts);
+
+        Assert.StartsWith("1 of 2 met.", table);
+        Assert.Contains($"| ring ops/s ≥ 1.25× libfuse | {WorkloadSet.MetadataName} | 1.20× (1.10–1.40) | **no** |", table);
+        Assert.Contains($"| ring daemon CPU/op ≤ 0.8× libfuse | {WorkloadSet.MetadataName} | 0.50× | yes |", table);
+        Assert.Equal("", Targets.Markdown([]));
+
+        using var doc = JsonDocument.Parse(Report.Json(rows, verdicts, Run("test")));
+        var first = doc.RootElement.GetProperty("targets")[0];
+        Assert.Equal((1.2, false), (first.GetProperty("ratio").GetDouble(), first.GetProperty("met").GetBoolean()));
+        Assert.Equal(2, first.GetProperty("rounds").GetArrayLength());
+    }
+
+    [Fact]
+    public void A_ratio_that_rounds_to_its_bound_shows_a_third_digit()
+    {
+        var rows = Report.WithRatios([R("w", Targets.Ring, 1000, 1, null), R("w", Targets.Uring, 1003, 1, null), R("v", Targets.Ring, 1000, 1, null), R("v", Targets.Uring, 998, 1, null)]);
+
+        string table = Targets.Markdown(Targets.Judge(rows));
+
+        Assert.Contains("| uring ops/s ahead of ring (> 1.00×) | w | 1.003× | yes |", table);
+        Assert.Contains("| uring ops/s ahead of ring (> 1.00×) | v | 0.998× | **no** |", table);
+    }
+
+    [Fact]
+    public void A_results_json_reads_back_into_the_rows_and_the_run_it_was_written_from()
+    {
+        var samples = new Dictionary<(string Workload, string System), List<(int Round, Row Row)>>
+        {
+            [("w", "libfuse")] = [(1, R("w", "libfuse", 100, 1, 1)), (2, R("w", "libfuse", 100, 1, 1))],
+            [("w", Targets.Ring)] = [(1, R("w", Targets.Ring, 90, 1, 1)), (2, R("w", Targets.Ring, 130, 1, 1))],
+        };
+        var rows = Report.WithRoundRatios(Report.WithRatios(
+            [R("w", "native", 300, 5, null), R("w", "libfuse", 100, 40, 20), R("w", Targets.Ring, 110, 20, 10)]), samples);
+        var run = Run("dotnet run -c Release --project bench -- e2e");
+
+        var (readRows, readRun) = Report.ReadJson(Report.Json(rows, Targets.Judge(rows), run));
+
+        Assert.Equal(rows.Count, readRows.Count);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(rows[i] with { OpsVsLibfuseRounds = null }, readRows[i] with { OpsVsLibfuseRounds = null });
+            Assert.Equal(rows[i].OpsVsLibfuseRounds, readRows[i].OpsVsLibfuseRounds);
+        }
+        Assert.Equal((run.Command, run.Date, run.FioSecondsPerJob, run.Rounds), (readRun.Command, readRun.Date, readRun.FioSecondsPerJob, readRun.Rounds));
+        Assert.Equal(run.Machine, readRun.Machine);
+        Assert.Equal(run.Systems, readRun.Systems);
+        Assert.Equal(run.Notes, readRun.Notes);
     }
 
     [Fact]
