@@ -103,11 +103,17 @@ public static class Report
     public static string Json(IReadOnlyList<Row> rows, IReadOnlyList<Verdict> targets, RunInfo run) =>
         JsonSerializer.Serialize(new { run, rows, targets }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
 
-    /// <summary>The rows and the run of a results JSON written by <see cref="Json"/>.</summary>
+    /// <summary>The rows and the run of a results JSON written by <see cref="Json"/>; a field the run lacks reads as empty.</summary>
     public static (List<Row> Rows, RunInfo Run) ReadJson(string json)
     {
         using var doc = JsonDocument.Parse(json);
-        return (doc.RootElement.GetProperty("rows").Deserialize<List<Row>>()!, doc.RootElement.GetProperty("run").Deserialize<RunInfo>()!);
+        var run = doc.RootElement.GetProperty("run").Deserialize<RunInfo>()!;
+        run = run with
+        {
+            Command = run.Command ?? "", Date = run.Date ?? "",
+            Machine = run.Machine ?? [], Systems = run.Systems ?? [], Notes = run.Notes ?? [],
+        };
+        return (doc.RootElement.GetProperty("rows").Deserialize<List<Row>>()!, run);
     }
 
     /// <summary>

@@ -171,6 +171,20 @@ public class E2eReportTests
     }
 
     [Fact]
+    public void A_results_json_whose_run_lacks_fields_reads_them_as_empty()
+    {
+        const string json = """{"run":{"rounds":1,"fio_seconds_per_job":5},"rows":[{"workload":"w","system":"native","ops_per_s":1,"p99_us":2,"cpu_us_per_op":null}]}""";
+
+        var (rows, run) = Report.ReadJson(json);
+
+        Assert.Single(rows);
+        Assert.Equal(("", "", 1, 5.0), (run.Command, run.Date, run.Rounds, run.FioSecondsPerJob));
+        Assert.Empty(run.Machine);
+        Assert.Empty(run.Systems);
+        Assert.Empty(run.Notes);
+    }
+
+    [Fact]
     public void A_chart_of_native_rows_alone_is_drawn()
     {
         string png = Path.Combine(Path.GetTempPath(), $"fuselage-chart-{Guid.NewGuid():N}.png");
