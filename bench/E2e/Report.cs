@@ -93,7 +93,7 @@ public static class Report
 
     private static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
     /// <summary>" (lowest–highest)" of the per-round ratios; nothing for one round or for libfuse against itself.</summary>
-    private static string Range(double[]? perRound) =>
+    internal static string Range(double[]? perRound) =>
         perRound is { Length: > 1 } v && v.Min() != v.Max()
             ? string.Create(CultureInfo.InvariantCulture, $" ({v.Min():0.00}–{v.Max():0.00})")
             : "";

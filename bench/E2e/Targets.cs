@@ -65,12 +65,9 @@ public static class Targets
         sb.AppendLine("|---|---|--:|:-:|");
         foreach (var v in verdicts)
         {
-            string rounds = v.Rounds is { Length: > 1 } r && r.Min() != r.Max()
-                ? string.Create(CultureInfo.InvariantCulture, $" ({r.Min():0.00}–{r.Max():0.00})")
-                : "";
             // A ratio that rounds to its bound shows one more digit, or "1.00×" could read as met and as missed.
             string ratio = v.Ratio.ToString(Math.Round(v.Ratio, 2) == v.Bound ? "0.000" : "0.00", CultureInfo.InvariantCulture);
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {v.Target} | {v.Workload} | {ratio}×{rounds} | {(v.Met ? "yes" : "**no**")} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {v.Target} | {v.Workload} | {ratio}×{Report.Range(v.Rounds)} | {(v.Met ? "yes" : "**no**")} |");
         }
         return sb.ToString();
     }
