@@ -159,7 +159,6 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
 
         private readonly Func<bool> _mayGrow;
         private int _completingElsewhere;
-        private int _requestCount;
 
         /// <summary>
         /// With every request of this worker taken: whether to take more rather than wait. Only when each waits on the
@@ -168,25 +167,22 @@ internal sealed class ThreadsTransport : ITransport, IThreadPoolWorkItem
         /// </summary>
         private bool MayGrow() => Volatile.Read(ref _completingElsewhere) == 0 && Volatile.Read(ref _owner._readersWaiting) == 0;
 
-        private void Grown()
-        {
-            _owner._dispatcher.Log($"fuselage: {Thread.Name}: all {_requestCount} requests wait on the filesystem; now {_requests.All.Length} (at most {_requests.MaxDepth})");
-            _requestCount = _requests.All.Length;
-        }
+        private void Grown(int before) =>
+            _owner._dispatcher.Log($"fuselage: {Thread.Name}: all {before} requests wait on the filesystem; now {_requests.All.Length} (at most {_requests.MaxDepth})");
 
         private void Run()
         {
             Exception? error = null;
-            _requestCount = _requests.All.Length;
             try
             {
                 RequestStats.StartAllocationCount(_counts); // a worker started later must not count its own start-up
                 var stop = _owner._stop.Token;
                 while (!stop.IsCancellationRequested)
                 {
+                    int before = _requests.All.Length;
                     var req = _requests.Rent(stop, _mayGrow);
                     if (req is null) break;
-                    if (_requests.All.Length != _requestCount) Grown();
+                    if (_requests.All.Length != before) Grown(before);
                     Interlocked.Increment(ref _owner._readersWaiting);
                     if (stop.IsCancellationRequested) _owner.CheckQuiesced(); // stopped after this worker's check: it reads once more
                     nint n = Libc.Read(_fd, req.InputBuffer);

@@ -129,8 +129,6 @@ internal sealed class UringTransport : ITransport
         lock (_queues) return [.. _queues];
     }
 
-    private void QueueQuiesced() => _queuesQuiesced.Exited(null);
-
     private void QueueExited(Exception? error)
     {
         // A queue that failed (to start, or while serving) is never ready again: callers would wait for it forever.
@@ -274,8 +272,7 @@ internal sealed class UringTransport : ITransport
 
         protected override void Exited(Exception? error)
         {
-            if (!_quiesced) _owner.QueueQuiesced();
-            _quiesced = true;
+            ReportQuiesced();
             _owner.QueueExited(error);
         }
 
@@ -312,8 +309,15 @@ internal sealed class UringTransport : ITransport
             CancelFileIo(_entries.Length);
             if (_quiesced || _parked != _entries.Length - _refusedEntries || FileIoInFlight > 0) return;
             Ring!.Submit(); // the last COMMITs: their replies reach the callers before anyone aborts the connection
+            ReportQuiesced();
+        }
+
+        /// <summary>Tells the transport, once, that this queue holds no request any more.</summary>
+        private void ReportQuiesced()
+        {
+            if (_quiesced) return;
             _quiesced = true;
-            _owner.QueueQuiesced();
+            _owner._queuesQuiesced.Exited(null);
         }
 
         private void PrepareCommand(int index, FuseUringCommand command)
