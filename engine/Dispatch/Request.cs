@@ -60,7 +60,8 @@ public sealed class Request : IValueTaskSource<int>
     /// <summary>Where a WRITE's data begins in the request: after fuse_in_header and the 40-byte fuse_write_in.</summary>
     private const int WriteDataStart = FuseInHeaderSize + 40;
 
-    internal IReplySink Sink { get; }
+    /// <summary>Where the reply goes: the worker serving the request (a uring entry moves between queue threads).</summary>
+    internal IReplySink Sink { get; set; }
     /// <summary>The owning worker's ring, when it has one, for <see cref="ReadFileAsync"/> and <see cref="WritePayloadAsync"/>.</summary>
     internal IFileIo? FileIo { get; set; }
     internal CoherencyPolicy Policy { get; set; } = CoherencyPolicy.Classic;

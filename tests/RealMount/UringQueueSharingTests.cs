@@ -1,0 +1,172 @@
+using Fuselage.Interop;
+using Fuselage.Interop.Fuse;
+using Fuselage.Samples;
+using Fuselage.Transport;
+
+namespace Fuselage.Tests.RealMount;
+
+/// <summary>
+/// The kernel hands every request to the uring queue of its caller's CPU. With queue sharing, a queue thread already
+/// serving a request hands a newly arrived one to an idle queue's thread, which answers it: one client's requests
+/// are served on several CPUs. Without it they all stay on the thread of the caller's queue.
+/// </summary>
+[Collection("real mounts")]
+public class UringQueueSharingTests
+{
+    /// <summary>READ of "held" reads a pipe nobody writes to until the test says so; LOOKUP notes the thread it ran on.</summary>
+    private sealed class HeldReadFs(int heldRead) : FileSystem
+    {
+        public readonly ManualResetEventSlim HeldReadIssued = new();
+        public string? HeldReadThread, ProbeLookupThread;
+
+        public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
+        {
+            ulong ino = name.SequenceEqual("held"u8) ? 2UL : name.SequenceEqual("probe"u8) ? 3UL : 0;
+            if (ino == 0) return new(-Errno.ENOENT);
+            if (ino == 3) ProbeLookupThread = Thread.CurrentThread.Name;
+            request.Entry.NodeId = ino;
+            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, ino);
+            request.Entry.Attr.Size = 4096;
+            return Success; // zero timeouts: every stat of "probe" is a LOOKUP
+        }
+
+        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
+        {
+            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Attr, ino);
+            request.Attr.Size = ino == 1 ? 0 : 4096UL;
+            return Success;
+        }
+
+        public override ValueTask<int> Open(Request request, ulong ino, int flags)
+        {
+            request.Open.OpenFlags = (uint)FuseOpenReplyFlags.DirectIo;
+            return Success;
+        }
+
+        public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
+        {
+            HeldReadThread = Thread.CurrentThread.Name;
+            var read = request.ReadFileAsync(heldRead, -1, 1); // a pipe: no position
+            HeldReadIssued.Set();
+            return read;
+        }
+    }
+
+    private static void SkipUnlessTwoQueues()
+    {
+        Skip.IfNot(UringSwitch.Available, "this kernel has no FUSE-over-io_uring (enable_uring parameter missing)");
+        Skip.If(UringTransport.PossibleCpus() < 2, "one CPU: there is one queue and no other thread to share with");
+        Span<ulong> allowed = stackalloc ulong[Libc.CpuSetWords];
+        Assert.Equal(0, Libc.GetCurrentThreadAffinity(allowed));
+        Skip.If((allowed[0] & 1) == 0, "the clients need CPU 0");
+    }
+
+    [SkippableTheory]
+    [InlineData(true, "fuselage-uring-q1")]
+    [InlineData(false, "fuselage-uring-q0")]
+    public void A_request_arriving_while_its_queue_serves_another_is_served_by_an_idle_queue_only_with_sharing(bool sharing, string expectedThread)
+    {
+        SkipUnlessTwoQueues();
+        Span<int> held = stackalloc int[2];
+        Assert.Equal(0, Libc.pipe2(held, Libc.O_CLOEXEC));
+        int heldRead = held[0], heldWrite = held[1];
+        var fs = new HeldReadFs(heldRead);
+        try
+        {
+            using var m = new MountedFs(fs, TransportKind.Uring, configure: o =>
+            {
+                o.UringQueueSharing = sharing;
+                o.Policy = new CoherencyPolicy(CacheMode.Classic, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            });
+            m.Run(() =>
+            {
+                // Both clients on CPU 0: the kernel queues all their requests on queue 0.
+                Assert.Equal(0, Libc.PinCurrentThread(0));
+                long heldResult = long.MinValue;
+                var reader = new Thread(() =>
+                {
+                    Libc.PinCurrentThread(0);
+                    int fd = Posix.Open(m.PathOf("held"), Posix.O_RDONLY);
+                    heldResult = fd < 0 ? fd : Posix.PRead(fd, new byte[1], 0);
+                    if (fd >= 0) Posix.Close(fd);
+                }) { IsBackground = true };
+                reader.Start();
+                Assert.True(fs.HeldReadIssued.Wait(MountedFs.Watchdog / 3), $"the held READ did not reach the filesystem within {MountedFs.Watchdog / 3}");
+
+                Assert.Equal(0, Posix.LStat(m.PathOf("probe"), out _)); // queue 0 is serving the held READ
+                Assert.Equal("fuselage-uring-q0", fs.HeldReadThread);
+                Assert.Equal(expectedThread, fs.ProbeLookupThread);
+
+                Assert.Equal(1, Libc.Write(heldWrite, [7])); // lets the held READ finish
+                Assert.True(reader.Join(MountedFs.Watchdog), "the held READ never finished");
+                Assert.Equal(1, heldResult);
+            });
+        }
+        finally
+        {
+            Libc.close(heldWrite);
+            Libc.close(heldRead);
+        }
+    }
+
+    /// <summary>
+    /// Four clients on CPU 0 keep queue 0 serving several requests at once, so requests are handed over and entries
+    /// move between the threads; every read still returns its own data, nothing is allocated per request, and the
+    /// mount comes down cleanly with entries on both rings.
+    /// </summary>
+    [SkippableFact]
+    public void Concurrent_clients_of_one_queue_are_served_by_both_threads_correctly_and_without_allocating()
+    {
+        SkipUnlessTwoQueues();
+        const int clients = 4, blocks = 64, rounds = 1_500;
+        string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
+        try
+        {
+            var data = new byte[blocks * 4096];
+            for (int b = 0; b < blocks; b++) data.AsSpan(b * 4096, 4096).Fill((byte)(b + 1)); // each block says which it is
+            File.WriteAllBytes(Path.Combine(source, "data"), data);
+            using var m = new MountedFs(new PassthroughFs(source), TransportKind.Uring);
+            var stats = m.Server.Stats!;
+            long allocatedBefore = 0, requestsBefore = 0;
+            m.Run(() =>
+            {
+                void ReadConcurrently(int perClient)
+                {
+                    var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+                    var threads = Enumerable.Range(0, clients).Select(c => new Thread(() =>
+                    {
+                        if (Libc.PinCurrentThread(0) != 0) { failures.Enqueue("cannot pin to CPU 0"); return; }
+                        int fd = Posix.Open(m.PathOf("data"), Posix.O_RDONLY | Posix.O_DIRECT);
+                        if (fd < 0) { failures.Enqueue($"open: {fd}"); return; }
+                        var buffer = new byte[4096];
+                        try
+                        {
+                            for (int i = 0; i < perClient && failures.IsEmpty; i++)
+                            {
+                                int block = (i * 7 + c * 13) % blocks;
+                                long rc = Posix.PRead(fd, buffer, block * 4096L);
+                                if (rc != 4096) failures.Enqueue($"pread block {block}: {rc}");
+                                else if (buffer[0] != block + 1 || buffer[4095] != block + 1) failures.Enqueue($"block {block} read as {buffer[0]}/{buffer[4095]}");
+                            }
+                        }
+                        finally { Posix.Close(fd); }
+                    })).ToList();
+                    threads.ForEach(t => t.Start());
+                    Assert.All(threads, t => Assert.True(t.Join(MountedFs.Watchdog)));
+                    Assert.Empty(failures);
+                }
+                ReadConcurrently(300); // warm-up: JIT, tiering, pools, entries handed out for the first time
+                allocatedBefore = stats.WorkerAllocatedBytes;
+                requestsBefore = stats.Total;
+                ReadConcurrently(rounds);
+            });
+            long requests = stats.Total - requestsBefore;
+            Assert.True(requests >= clients * rounds, $"only {requests} requests reached the server");
+            var perSource = stats.PerSource();
+            Assert.True(perSource.GetValueOrDefault("uring/q1") > 0, $"queue 1's thread served nothing: {string.Join(", ", perSource)}");
+            long allocated = stats.WorkerAllocatedBytes - allocatedBefore;
+            Assert.True(allocated < 1024, $"{allocated} bytes allocated by the queue threads over {requests} requests");
+        }
+        finally { Directory.Delete(source, recursive: true); }
+    }
+}
