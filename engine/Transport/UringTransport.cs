@@ -255,9 +255,9 @@ internal sealed class UringTransport : ITransport
         private const int OpInOffset = 128;               // the request's fixed argument
         private const int CommitIdOffset = 256 + 8;       // fuse_uring_ent_in_out.commit_id
         private const int PayloadSizeOffset = 256 + 16;   // fuse_uring_ent_in_out.payload_sz
-        // A thread serving this many requests hands the newest to an idle queue's thread. Measured against no sharing
-        // (one client, paired runs): 1 MiB writes at QD4 1.2-2.1x, 1 MiB reads 1.1x, 4k writes and reads at QD16 about
-        // 1.03x; at 3 and more 4k writes fell behind (0.8x against ring, where 2 gave 0.95x).
+        // A thread serving this many requests hands the newest to an idle queue's thread. Against no sharing (one
+        // client, 4-8 paired runs): 4k writes at QD16 1.04-1.51x, 1 MiB writes at QD4 0.98-1.87x, 1 MiB reads
+        // 1.01-1.31x, 4k reads at QD16 0.97-1.06x. At three, 4k writes came out at 0.79x of ring (0.95x at two).
         private const int ServingToShare = 2;
 
         private readonly UringTransport _owner;
