@@ -328,18 +328,20 @@ internal sealed class UringTransport : ITransport
             // QueuePlacement finds this queue serving alone. Best effort; an offline CPU leaves the thread unpinned.
             _inheritedCpusKnown = Libc.GetCurrentThreadAffinity(_inheritedCpus) == 0;
             Libc.PinCurrentThread(_qid);
-            // Entries move between threads, so any ring may hold the commands of every queue's entries at once.
+            // Entries move between threads, so a ring may hold the commands of other queues' entries too. Sized for
+            // all of them up to a bound (4096 CQEs, 64 KiB per ring on a many-CPU machine); past it the kernel holds
+            // completions back (IORING_FEAT_NODROP) and the ring flushes them.
             int entries = _maxDepth * _withKernelByQueue.Length;
             return new Fuselage.Ring.Ring((uint)(2 * _maxDepth + 4), new RingOptions
             {
                 // SQE128 is mandatory: without it REGISTER fails in a way that leaves the connection hanging.
                 Flags = IoUringSetupFlags.Sqe128 | IoUringSetupFlags.SubmitAll | IoUringSetupFlags.SingleIssuer | IoUringSetupFlags.CoopTaskRun,
-                CompletionQueueEntries = (uint)Math.Min(MaxCompletionEntries, 4 * entries + 8),
+                CompletionQueueEntries = (uint)Math.Max(4 * _maxDepth + 8, Math.Min(CompletionEntriesBound, 4 * entries + 8)),
                 EnableWake = true,
             });
         }
 
-        private const int MaxCompletionEntries = 65536; // IORING_MAX_CQ_ENTRIES
+        private const int CompletionEntriesBound = 4096;
 
         protected override void Prime()
         {
