@@ -38,7 +38,7 @@ public sealed class FuseServerOptions
     /// <summary><see cref="MaxDepth"/> as used: never below <see cref="Depth"/>, never above <see cref="MaxDepthLimit"/>.</summary>
     internal int EffectiveMaxDepth => Math.Min(MaxDepthLimit, Math.Max(Math.Max(1, Depth), MaxDepth ?? 4 * Math.Max(1, Depth)));
     /// <summary>
-    /// Uring transport: a queue thread already serving a request hands a newly arrived one to an idle queue's thread,
+    /// Uring transport: a queue thread already serving a request hands a newly arrived one to a queue thread serving fewer,
     /// so one client's requests (which the kernel routes to the queue of its CPU only) are served on several CPUs
     /// (default on). Off keeps every request on the thread of the queue the kernel chose.
     /// </summary>

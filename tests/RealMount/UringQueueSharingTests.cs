@@ -7,7 +7,7 @@ namespace Fuselage.Tests.RealMount;
 
 /// <summary>
 /// The kernel hands every request to the uring queue of its caller's CPU. With queue sharing, a queue thread already
-/// serving a request hands a newly arrived one to an idle queue's thread, which answers it: one client's requests
+/// serving a request hands a newly arrived one to a queue thread serving fewer, which answers it: one client's requests
 /// are served on several CPUs. Without it they all stay on the thread of the caller's queue.
 /// </summary>
 [Collection("real mounts")]
