@@ -34,7 +34,7 @@ internal sealed class UringTransport : ITransport
     private readonly WorkerCompletion _queuesQuiesced = new(); // each queue once: on stopping with every entry back with the kernel, or on leaving
     private volatile bool _stopping;
     private int _queuesClaimed; // 1 once either INIT started the queues or Stop ruled them out
-    private volatile bool _sessionEnded; // one queue saw the connection end; those holding no entry would not
+    private volatile bool _sessionOver; // unmounted or aborted, as one queue heard; those holding no entry would not
     private volatile Queue[] _sharing = []; // by qid, once every queue started: whom a busy queue may hand requests to
 
     // Every queue's entries, by id (a request's PoolIndex): any queue thread may serve any of them. Replaced, never
@@ -212,8 +212,8 @@ internal sealed class UringTransport : ITransport
     /// <summary>A queue saw the connection end: the others may hold no entry the kernel would tell.</summary>
     private void SessionEnded()
     {
-        if (_sessionEnded) return;
-        _sessionEnded = true;
+        if (_sessionOver) return;
+        _sessionOver = true;
         foreach (var q in Queues()) q.Wake();
     }
 
@@ -244,7 +244,6 @@ internal sealed class UringTransport : ITransport
         public bool Registered;
         public bool RepliedFromScratch;
         public volatile bool WithKernel;  // a REGISTER or COMMIT_AND_FETCH of it is prepared or in flight
-        public Queue? HandedTo;           // the thread it was last handed to
     }
 
     /// <summary>One kernel queue's thread: its SQE128 ring, and the entries whose last command went through it.</summary>
@@ -255,11 +254,6 @@ internal sealed class UringTransport : ITransport
         private const int OpInOffset = 128;               // the request's fixed argument
         private const int CommitIdOffset = 256 + 8;       // fuse_uring_ent_in_out.commit_id
         private const int PayloadSizeOffset = 256 + 16;   // fuse_uring_ent_in_out.payload_sz
-        // A thread serving this many requests hands the newest to a less loaded queue's thread. Handing only to an
-        // idle one, against no sharing (one client, 4-8 paired runs): 4k writes at QD16 1.04-1.51x, 1 MiB writes at
-        // QD4 0.98-1.87x, 1 MiB reads 1.01-1.31x, 4k reads at QD16 0.97-1.06x. At three, 4k writes came out at 0.79x
-        // of ring (0.95x at two).
-        private const int ServingToShare = 2;
 
         private readonly UringTransport _owner;
         private readonly int _qid;
@@ -274,7 +268,6 @@ internal sealed class UringTransport : ITransport
         private int _parked;            // commands on this ring (REGISTER, COMMIT_AND_FETCH) whose CQE is not in
         private int _serving;           // requests this thread serves: from their arrival (or hand-over) to their COMMIT
         private int _incoming;          // requests handed to this thread and not taken yet (other threads add to it)
-        private bool _sessionOver;
         private bool _quiesced;         // told the transport (on stopping, or on leaving)
         private bool _handOverFailureLogged;
 
@@ -303,7 +296,7 @@ internal sealed class UringTransport : ITransport
         /// </summary>
         private void GrowIfEveryEntryWaits()
         {
-            if (_serving == 0 || FileIoInFlight > 0 || _owner._growthRefused || _sessionOver || _owner._stopping) return;
+            if (_serving == 0 || FileIoInFlight > 0 || _owner._growthRefused || _owner._sessionOver || _owner._stopping) return;
             var entries = _owner.Entries;
             var withKernel = _withKernelByQueue.AsSpan();
             withKernel.Clear();
@@ -321,7 +314,7 @@ internal sealed class UringTransport : ITransport
             }
         }
 
-        protected override bool Closing => _sessionOver;
+        protected override bool Closing => _owner._sessionOver;
 
         protected override Fuselage.Ring.Ring CreateRing()
         {
@@ -372,9 +365,9 @@ internal sealed class UringTransport : ITransport
                 DrainCompletedElsewhere();
                 // Leave only when the kernel has given back every entry this ring holds (B9: never close a ring it
                 // still uses) and no request handed to this thread is on its way.
-                bool ended = _sessionOver || _owner._sessionEnded || _owner._stopping;
-                if (ended && _parked == 0 && Volatile.Read(ref _incoming) == 0) break;
-                if (_owner._stopping && !_sessionOver) Quiesce();
+                bool sessionOver = _owner._sessionOver;
+                if ((sessionOver || _owner._stopping) && _parked == 0 && Volatile.Read(ref _incoming) == 0) break;
+                if (_owner._stopping && !sessionOver) Quiesce();
                 GrowIfEveryEntryWaits();
                 ring.SubmitAndWait(1);
                 ring.ForEachCqe(ref handler);
@@ -451,8 +444,7 @@ internal sealed class UringTransport : ITransport
                     PrepareCommand(e, e.Registered ? FuseUringCommand.CommitAndFetch : FuseUringCommand.Register);
                     return;
                 case Errno.ENOTCONN or Errno.ECONNABORTED or Errno.ENODEV:
-                    _sessionOver = true; // unmounted or aborted: the kernel hands every entry back like this
-                    _owner.SessionEnded();
+                    _owner.SessionEnded(); // unmounted or aborted: the kernel hands every entry back like this
                     return;
                 case var _ when !e.Registered && e.Grown:
                     // An entry added while the others wait: the queues serve on with those they have.
@@ -494,7 +486,7 @@ internal sealed class UringTransport : ITransport
             header.Slice(OpInOffset, (int)opArg).CopyTo(input[(start + Request.FuseInHeaderSize)..]);
             req.InputStart = start;
             req.InputLength = (int)inHeader.Len;
-            if (_serving + 1 >= ServingToShare && LessLoadedSibling() is { } sibling) HandOver(e, sibling);
+            if (LessLoadedSibling() is { } sibling) HandOver(e, sibling);
             else Serve(e);
         }
 
@@ -510,13 +502,16 @@ internal sealed class UringTransport : ITransport
 
         /// <summary>
         /// Another queue's thread serving fewer requests than this one (counting those on their way to it); null when
-        /// sharing is off. Fewer, not none: against handing only to an idle thread (8 paired runs, one client), 4k
-        /// writes at QD16 1.10x, 4k reads at QD16 1.07x, 1 MiB writes 1.10x, 1 MiB reads 0.96x.
+        /// sharing is off, and while this one serves none: a lone request stays. Handing only to an idle thread, against
+        /// no sharing (one client, 4-8 paired runs): 4k writes at QD16 1.04-1.51x, 1 MiB writes at QD4 0.98-1.87x, 1 MiB
+        /// reads 1.01-1.31x, 4k reads at QD16 0.97-1.06x; handing on only from three served, 4k writes came out at 0.79x
+        /// of ring (0.95x from two). To one serving fewer rather than none (8 paired runs): 4k writes at QD16 1.10x, 4k
+        /// reads at QD16 1.07x, 1 MiB writes 1.10x, 1 MiB reads 0.96x.
         /// </summary>
         private Queue? LessLoadedSibling()
         {
             var queues = _owner._sharing;
-            if (_owner._stopping) return null;
+            if (_serving == 0) return null;
             for (int i = 1; i < queues.Length; i++)
             {
                 var q = queues[(_qid + i) % queues.Length];
@@ -537,8 +532,7 @@ internal sealed class UringTransport : ITransport
                 Serve(e);
                 return;
             }
-            e.HandedTo = to;
-            e.Request.Sink = to; // already: it no longer counts as this thread's (GrowIfEveryEntryWaits)
+            e.Request.Sink = to; // already: it no longer counts as this thread's (GrowIfEveryEntryWaits), and a failed post finds it
             ref var sqe = ref Ring!.GetSqe128();
             sqe.Sqe.PrepareMsgRing(to.Ring!.Fd, 0, UserData(e.Id, KindHandOver), UserData(e.Id, KindHandOverFailed));
             sqe.WithFlags(IoSqeFlags.CqeSkipSuccess);
@@ -548,7 +542,7 @@ internal sealed class UringTransport : ITransport
         /// <summary>The kernel refused to post a hand-over: serve the request here.</summary>
         private void HandOverFailed(Entry e, int result)
         {
-            var to = e.HandedTo!;
+            var to = (Queue)e.Request.Sink;
             Interlocked.Decrement(ref to._incoming);
             to.Wake(); // it may be waiting for this hand-over to leave
             if (!_handOverFailureLogged)
@@ -572,7 +566,7 @@ internal sealed class UringTransport : ITransport
             _serving--;
             // Session over: the kernel took the entry back already. Finishing: the queue has stopped; a COMMIT now
             // would park an entry again, which nothing can cancel.
-            if (_sessionOver || Finishing) return;
+            if (_owner._sessionOver || Finishing) return;
             var header = e.Header.Span;
             int payload = 0;
             if (req.ReplyLength == 0)
