@@ -17,22 +17,10 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     private readonly ManualResetEventSlim _started = new();
     private readonly ConcurrentQueue<Request> _completedElsewhere = new();
     private Exception? _startError;
-    private readonly bool _submitFileIoAtOnceWhileBusy;
     private int _fileIoInFlight;
     private long _fileIoSubmitted, _fileIoSubmittedAtCancel;
 
-    /// <param name="name">The thread's name.</param>
-    /// <param name="submitFileIoAtOnceWhileBusy">
-    /// Whether a file I/O goes to the kernel as soon as it is prepared when another of this thread's is in flight,
-    /// instead of with the next wait. For a thread handed many requests per wake-up: otherwise the first one's I/O
-    /// waits for every other request of the burst to be dispatched first. Such a submit also sends whatever else is
-    /// queued (replies included): a subclass that sizes its wait by the replies it queued (the ring transport) keeps it off.
-    /// </param>
-    protected RingThread(string name, bool submitFileIoAtOnceWhileBusy = false)
-    {
-        _thread = new Thread(Run) { Name = name, IsBackground = true };
-        _submitFileIoAtOnceWhileBusy = submitFileIoAtOnceWhileBusy;
-    }
+    protected RingThread(string name) => _thread = new Thread(Run) { Name = name, IsBackground = true };
 
     /// <summary>The thread's ring; null until <see cref="CreateRing"/> returned on the thread.</summary>
     protected Fuselage.Ring.Ring? Ring { get; private set; }
@@ -134,8 +122,7 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         if (!OnOwnThread || Closing || Finishing) return false;
         ref var sqe = ref Ring!.GetSqe();
         sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex));
-        // With nothing in flight the wait that follows submits it at no extra syscall (one request at a time).
-        if (_submitFileIoAtOnceWhileBusy && _fileIoInFlight > 0) Ring.Submit();
+        // The thread's next wait submits it, with whatever else this wake-up prepared: one io_uring_enter for all.
         _fileIoInFlight++;
         _fileIoSubmitted++;
         return true;
