@@ -88,6 +88,18 @@ internal sealed class RingTransport : ITransport
         // then can a request wait for it: creating files it was 9-51%, reading files (their reads are in the kernel,
         // and the worker sleeps) 1-2%, where interleaving clients are no reason to wake another reader.
         private const double MethodShareToWakeNext = 0.05;
+        // A worker brought in by interleaving clients (not by load) stays only if the transport then serves requests
+        // faster than it did without it, over a trial this long...
+        private const int TrialMilliseconds = 150;
+        // ...by at least this factor. Where a wake-up is dear, two readers serving one client each, each sleeping between
+        // that client's requests, are slower than one serving both: creating files from two threads on a VM where a
+        // context switch cost ~20 us of CPU, one reader ran 1.4x the rate of two at 0.6x the CPU per request, while on
+        // the same VM's earlier host the second reader had added 35%.
+        private const double TrialGainToStay = 1.05;
+        // After a failed trial interleaving does not bring it in again for this long, doubling up to the maximum...
+        private const int FirstRefusalMilliseconds = 1000, MaxRefusalMilliseconds = 8000;
+        // ...and after a successful one it parks again after this long, to measure once more (workloads change).
+        private const int StayMilliseconds = 1000;
         // How often a worker after the first looks again: whether it is still in demand, or (parked) whether the worker
         // before it is stuck in a method that blocks its thread.
         private const int IntervalMilliseconds = 50;
@@ -121,6 +133,16 @@ internal sealed class RingTransport : ITransport
         private int _wakeSent;            // the previous worker woke this parked one already
         private long _lastLook;
         private long _previousWakeUpsSeen = -1;
+        private long _served;             // requests this worker read, ever (others sum them: the transport's rate)
+        private volatile bool _demandedByLoad; // the demand came from the previous worker's requests in progress
+        private long _interleaveRefusedUntil;  // Environment.TickCount64; interleaving demands are ignored until then
+        private int _refusalMilliseconds = FirstRefusalMilliseconds;
+        private long _rateSince, _servedSince;  // while parked: the start of the interval the transport's rate is taken over
+        private double _parkedRate = -1;  // requests per ms the transport served over the last whole interval parked; -1: none yet
+        private long _trialBegan, _servedAtTrial; // 0: no trial under way
+        private double _rateBeforeTrial;
+        private bool _measuringForDemand; // parked and demanded by interleaving: the rate to beat is being measured
+        private long _stayUntil;          // after a successful trial: when to park and measure again (0: not joined by a trial)
 
         public Worker(RingTransport owner, int index, int fd, uint maxWrite, long[]? counts)
             : base($"fuselage-ring-{index}")
@@ -218,14 +240,31 @@ internal sealed class RingTransport : ITransport
             long now = Environment.TickCount64;
             MeasureInterleaving();
             var next = Next;
-            if (next is not null && (busy >= LoadToWakeNext || _clientsInterleave)) next.Demand();
+            if (next is not null && (busy >= LoadToWakeNext || _clientsInterleave)) next.Demand(byLoad: busy >= LoadToWakeNext);
             if (Previous is not { } previous) return;
             if (_parked)
             {
-                if (_demanded || (timedOut && IsStuck(previous)))
+                MeasureParkedRate(now);
+                bool stuck = timedOut && IsStuck(previous);
+                bool byInterleaving = _demanded && !_demandedByLoad && !stuck;
+                // Interleaving alone brings it in on trial only, against the rate of a whole interval parked: until it
+                // has one, the demand waits.
+                if (byInterleaving && !_measuringForDemand)
                 {
+                    _measuringForDemand = true; // the rate to beat is the one of the clients that interleave now
+                    _rateSince = now;
+                    _servedSince = TotalServed();
+                    _parkedRate = -1;
+                    return;
+                }
+                if (byInterleaving && _parkedRate < 0) return;
+                if (_demanded || stuck)
+                {
+                    if (byInterleaving) BeginTrial(now);
+                    _measuringForDemand = false;
                     _parked = false;
                     _demanded = false;
+                    _demandedByLoad = false;
                     Volatile.Write(ref _wakeSent, 0);
                     _lastLook = now;
                     EnsureReadPosted();
@@ -234,6 +273,7 @@ internal sealed class RingTransport : ITransport
             }
             if (now - _lastLook < IntervalMilliseconds) return;
             _lastLook = now;
+            if (TrialOrStayOver(now)) return;
             bool demanded = _demanded;
             _demanded = false;
             // Not while the previous worker is inside a (possibly blocking) method, nor before the next one parked,
@@ -263,9 +303,14 @@ internal sealed class RingTransport : ITransport
             _intervalBegan = timestamp;
         }
 
-        /// <summary>Called by the previous worker while it is loaded: keep reading, or start again.</summary>
-        private void Demand()
+        /// <summary>
+        /// Called by the previous worker while it is loaded (<paramref name="byLoad"/>) or sees clients interleave: keep
+        /// reading, or start again; for interleaving, not while a failed trial's refusal lasts.
+        /// </summary>
+        private void Demand(bool byLoad)
         {
+            if (byLoad) { if (!_demandedByLoad) _demandedByLoad = true; }
+            else if (Environment.TickCount64 < Volatile.Read(ref _interleaveRefusedUntil)) return;
             if (!_demanded) _demanded = true;
             if (_parked && Interlocked.Exchange(ref _wakeSent, 1) == 0) Wake();
         }
@@ -280,9 +325,64 @@ internal sealed class RingTransport : ITransport
             return stuck;
         }
 
+        /// <summary>The transport's requests read so far, by every worker.</summary>
+        private long TotalServed()
+        {
+            long total = 0;
+            foreach (var w in _owner._workers) total += Volatile.Read(ref w._served);
+            return total;
+        }
+
+        /// <summary>While parked: the transport's rate over each whole interval, the one a trial must beat.</summary>
+        private void MeasureParkedRate(long now)
+        {
+            if (now - _rateSince < IntervalMilliseconds) return;
+            long total = TotalServed();
+            if (_rateSince != 0) _parkedRate = (double)(total - _servedSince) / (now - _rateSince);
+            _rateSince = now;
+            _servedSince = total;
+        }
+
+        private void BeginTrial(long now)
+        {
+            _trialBegan = now;
+            _servedAtTrial = TotalServed();
+            _rateBeforeTrial = _parkedRate;
+        }
+
+        /// <summary>
+        /// Ends a trial that has run its time: a worker that did not raise the rate parks, and interleaving will not bring
+        /// it in for a while (longer each time); one that did stays, until it parks to measure again. True when parked.
+        /// </summary>
+        private bool TrialOrStayOver(long now)
+        {
+            if (_stayUntil != 0 && now >= _stayUntil)
+            {
+                _stayUntil = 0;
+                Park();
+                return true;
+            }
+            if (_trialBegan == 0 || now - _trialBegan < TrialMilliseconds) return false;
+            double rate = (double)(TotalServed() - _servedAtTrial) / (now - _trialBegan);
+            _trialBegan = 0;
+            if (rate >= _rateBeforeTrial * TrialGainToStay)
+            {
+                _refusalMilliseconds = FirstRefusalMilliseconds;
+                _stayUntil = now + StayMilliseconds;
+                return false;
+            }
+            Volatile.Write(ref _interleaveRefusedUntil, now + _refusalMilliseconds);
+            _refusalMilliseconds = Math.Min(2 * _refusalMilliseconds, MaxRefusalMilliseconds);
+            Park();
+            return true;
+        }
+
         private void Park()
         {
             _parked = true;
+            _trialBegan = _stayUntil = 0;
+            _rateSince = 0; // the rate a next trial must beat is taken while parked, from the next look on
+            _parkedRate = -1;
             if (_readInto is { } posted) Ring!.GetSqe().PrepareCancel(UserData(posted.PoolIndex, KindRead), UserData(0, KindCancel));
         }
 
@@ -359,6 +459,7 @@ internal sealed class RingTransport : ITransport
                 }
             }
             r.InputLength = res;
+            Volatile.Write(ref _served, _served + 1);
             if (!Alone && res >= Request.FuseInHeaderSize) CountClient(r.Pid);
             EnsureReadPosted(); // the next request can arrive while this one is served
             _owner._dispatcher.Dispatch(r, _counts);

@@ -111,6 +111,64 @@ public class RingReadersTests
         foreach (var c in clients) Assert.True(await c, $"the second worker served {Served(m, "ring/1")} requests while two clients ran");
     }
 
+    /// <summary>Every LOOKUP holds one lock for a millisecond: a second worker cannot serve them faster than one.</summary>
+    private sealed class SerializedLookupFs : FileSystem
+    {
+        private readonly Lock _lock = new();
+
+        public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
+        {
+            lock (_lock)
+            {
+                var held = System.Diagnostics.Stopwatch.StartNew();
+                while (held.Elapsed < TimeSpan.FromMilliseconds(1)) Thread.SpinWait(20);
+            }
+            request.Entry.NodeId = 2;
+            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, 2);
+            return Success;
+        }
+
+        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
+        {
+            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Attr, ino);
+            return Success;
+        }
+    }
+
+    [Fact]
+    public void A_second_worker_brought_in_by_interleaving_clients_parks_again_when_it_serves_no_faster()
+    {
+        var fs = new SerializedLookupFs();
+        using var m = new MountedFs(fs, TransportKind.Ring, configure: o => o.Workers = 2);
+        // Two clients, 200 LOOKUPs each per window (longer than the worker parks to measure between trials it passes),
+        // their requests interleaving while the first worker is busy in them.
+        (long First, long Second) Window(int window)
+        {
+            long before0 = Served(m, "ring/0"), before1 = Served(m, "ring/1");
+            m.Run(() => Parallel.For(0, 2, client =>
+            {
+                for (int i = 0; i < 200; i++) Assert.Equal(0, Posix.LStat(m.PathOf($"w{window}c{client}n{i}"), out _));
+            }));
+            return (Served(m, "ring/0") - before0, Served(m, "ring/1") - before1);
+        }
+        var watchdog = System.Diagnostics.Stopwatch.StartNew();
+        int w = 0;
+        // Interleaving brings the second worker in, on trial...
+        while (Served(m, "ring/1") == 0)
+        {
+            Window(w++);
+            Assert.True(watchdog.Elapsed < MountedFs.Watchdog, "interleaving clients never brought the second worker in");
+        }
+        // ...which it fails (the lock bounds the rate): it parks, and the clients keep interleaving without it, over
+        // six windows in a row (it would come back for a new trial between windows otherwise).
+        for (int quiet = 0; quiet < 6;)
+        {
+            var (first, second) = Window(w++);
+            quiet = second * 20 <= first ? quiet + 1 : 0;
+            Assert.True(watchdog.Elapsed < MountedFs.Watchdog, $"the second worker still served {second} of {first + second} requests");
+        }
+    }
+
     [Fact]
     public async Task A_method_blocking_the_first_worker_does_not_stop_the_next_request()
     {
