@@ -7,17 +7,22 @@ namespace Fuselage.Tests.RealMount;
 
 /// <summary>
 /// The kernel hands every request to the uring queue of its caller's CPU. With queue sharing, a queue thread already
-/// serving a request hands a newly arrived one to a queue thread serving fewer, which answers it: one client's requests
-/// are served on several CPUs. Without it they all stay on the thread of the caller's queue.
+/// serving a request hands a newly arrived one that moves at least 128 KiB of data to a queue thread serving fewer,
+/// which answers it: one client's large requests are served on several CPUs. Smaller ones, and all of them without
+/// sharing, stay on the thread of the caller's queue.
 /// </summary>
 [Collection("real mounts")]
 public class UringQueueSharingTests
 {
-    /// <summary>READ of "held" reads a pipe nobody writes to until the test says so; LOOKUP notes the thread it ran on.</summary>
+    /// <summary>
+    /// READ of "held" reads a pipe nobody writes to until the test says so; LOOKUP of "probe" and READ of "probe" (which
+    /// answers at once) note the thread they ran on.
+    /// </summary>
     private sealed class HeldReadFs(int heldRead) : FileSystem
     {
+        public const int ProbeSize = 128 * 1024;
         public readonly ManualResetEventSlim HeldReadIssued = new();
-        public string? HeldReadThread, ProbeLookupThread;
+        public string? HeldReadThread, ProbeLookupThread, ProbeReadThread;
 
         public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
         {
@@ -26,14 +31,14 @@ public class UringQueueSharingTests
             if (ino == 3) ProbeLookupThread = Thread.CurrentThread.Name;
             request.Entry.NodeId = ino;
             ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, ino);
-            request.Entry.Attr.Size = 4096;
+            request.Entry.Attr.Size = ProbeSize;
             return Success; // zero timeouts: every stat of "probe" is a LOOKUP
         }
 
         public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
         {
             ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Attr, ino);
-            request.Attr.Size = ino == 1 ? 0 : 4096UL;
+            request.Attr.Size = ino == 1 ? 0UL : ProbeSize;
             return Success;
         }
 
@@ -45,6 +50,11 @@ public class UringQueueSharingTests
 
         public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
         {
+            if (ino == 3)
+            {
+                ProbeReadThread = Thread.CurrentThread.Name;
+                return new(buffer.Length);
+            }
             HeldReadThread = Thread.CurrentThread.Name;
             var read = request.ReadFileAsync(heldRead, -1, 1); // a pipe: no position
             HeldReadIssued.Set();
@@ -64,7 +74,7 @@ public class UringQueueSharingTests
     [SkippableTheory]
     [InlineData(true, "fuselage-uring-q1")]
     [InlineData(false, "fuselage-uring-q0")]
-    public void A_request_arriving_while_its_queue_serves_another_is_served_by_an_idle_queue_only_with_sharing(bool sharing, string expectedThread)
+    public void A_large_read_arriving_while_its_queue_serves_another_is_served_by_an_idle_queue_only_with_sharing(bool sharing, string expectedThread)
     {
         SkipUnlessTwoQueues();
         Span<int> held = stackalloc int[2];
@@ -93,9 +103,15 @@ public class UringQueueSharingTests
                 reader.Start();
                 Assert.True(fs.HeldReadIssued.Wait(MountedFs.Watchdog / 3), $"the held READ did not reach the filesystem within {MountedFs.Watchdog / 3}");
 
-                Assert.Equal(0, Posix.LStat(m.PathOf("probe"), out _)); // queue 0 is serving the held READ
+                // Queue 0 is serving the held READ: the probe's LOOKUP stays there (too small to hand on), its 128 KiB
+                // READ goes to the idle queue with sharing.
+                int probe = Posix.Open(m.PathOf("probe"), Posix.O_RDONLY);
+                Assert.True(probe >= 0, $"open probe: {probe}");
+                try { Assert.Equal(HeldReadFs.ProbeSize, Posix.PRead(probe, new byte[HeldReadFs.ProbeSize], 0)); }
+                finally { Posix.Close(probe); }
                 Assert.Equal("fuselage-uring-q0", fs.HeldReadThread);
-                Assert.Equal(expectedThread, fs.ProbeLookupThread);
+                Assert.Equal("fuselage-uring-q0", fs.ProbeLookupThread);
+                Assert.Equal(expectedThread, fs.ProbeReadThread);
 
                 Assert.Equal(1, Libc.Write(heldWrite, [7])); // lets the held READ finish
                 Assert.True(reader.Join(MountedFs.Watchdog), "the held READ never finished");
@@ -118,12 +134,12 @@ public class UringQueueSharingTests
     public void Concurrent_clients_of_one_queue_are_served_by_both_threads_correctly_and_without_allocating()
     {
         SkipUnlessTwoQueues();
-        const int clients = 4, blocks = 64, rounds = 1_500;
+        const int clients = 4, blocks = 16, blockSize = 128 * 1024, rounds = 500; // blocks large enough to be handed on
         string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
         try
         {
-            var data = new byte[blocks * 4096];
-            for (int b = 0; b < blocks; b++) data.AsSpan(b * 4096, 4096).Fill((byte)(b + 1)); // each block says which it is
+            var data = new byte[blocks * blockSize];
+            for (int b = 0; b < blocks; b++) data.AsSpan(b * blockSize, blockSize).Fill((byte)(b + 1)); // each block says which it is
             File.WriteAllBytes(Path.Combine(source, "data"), data);
             using var m = new MountedFs(new PassthroughFs(source), TransportKind.Uring);
             var stats = m.Server.Stats!;
@@ -138,15 +154,15 @@ public class UringQueueSharingTests
                         if (Libc.PinCurrentThread(0) != 0) { failures.Enqueue("cannot pin to CPU 0"); return; }
                         int fd = Posix.Open(m.PathOf("data"), Posix.O_RDONLY | Posix.O_DIRECT);
                         if (fd < 0) { failures.Enqueue($"open: {fd}"); return; }
-                        var buffer = new byte[4096];
+                        var buffer = new byte[blockSize];
                         try
                         {
                             for (int i = 0; i < perClient && failures.IsEmpty; i++)
                             {
                                 int block = (i * 7 + c * 13) % blocks;
-                                long rc = Posix.PRead(fd, buffer, block * 4096L);
-                                if (rc != 4096) failures.Enqueue($"pread block {block}: {rc}");
-                                else if (buffer[0] != block + 1 || buffer[4095] != block + 1) failures.Enqueue($"block {block} read as {buffer[0]}/{buffer[4095]}");
+                                long rc = Posix.PRead(fd, buffer, (long)block * blockSize);
+                                if (rc != blockSize) failures.Enqueue($"pread block {block}: {rc}");
+                                else if (buffer[0] != block + 1 || buffer[^1] != block + 1) failures.Enqueue($"block {block} read as {buffer[0]}/{buffer[^1]}");
                             }
                         }
                         finally { Posix.Close(fd); }
@@ -155,7 +171,7 @@ public class UringQueueSharingTests
                     Assert.All(threads, t => Assert.True(t.Join(MountedFs.Watchdog)));
                     Assert.Empty(failures);
                 }
-                ReadConcurrently(300); // warm-up: JIT, tiering, pools, entries handed out for the first time
+                ReadConcurrently(100); // warm-up: JIT, tiering, pools, entries handed out for the first time
                 allocatedBefore = stats.WorkerAllocatedBytes;
                 requestsBefore = stats.Total;
                 ReadConcurrently(rounds);
