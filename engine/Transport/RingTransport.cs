@@ -137,11 +137,9 @@ internal sealed class RingTransport : ITransport
         private volatile bool _demandedByLoad; // the demand came from the previous worker's requests in progress
         private long _interleaveRefusedUntil;  // Environment.TickCount64; interleaving demands are ignored until then
         private int _refusalMilliseconds = FirstRefusalMilliseconds;
-        private long _rateSince, _servedSince;  // while parked: the start of the interval the transport's rate is taken over
-        private double _parkedRate = -1;  // requests per ms the transport served over the last whole interval parked; -1: none yet
+        private long _rateSince, _servedSince;  // parked and demanded by interleaving: where the rate to beat is measured from; 0: not yet
+        private double _rateToBeat;       // requests per ms the transport served over that interval
         private long _trialBegan, _servedAtTrial; // 0: no trial under way
-        private double _rateBeforeTrial;
-        private bool _measuringForDemand; // parked and demanded by interleaving: the rate to beat is being measured
         private long _stayUntil;          // after a successful trial: when to park and measure again (0: not joined by a trial)
 
         public Worker(RingTransport owner, int index, int fd, uint maxWrite, long[]? counts)
@@ -240,28 +238,19 @@ internal sealed class RingTransport : ITransport
             long now = Environment.TickCount64;
             MeasureInterleaving();
             var next = Next;
-            if (next is not null && (busy >= LoadToWakeNext || _clientsInterleave)) next.Demand(byLoad: busy >= LoadToWakeNext);
+            bool loaded = busy >= LoadToWakeNext;
+            if (next is not null && (loaded || _clientsInterleave)) next.Demand(byLoad: loaded);
             if (Previous is not { } previous) return;
             if (_parked)
             {
-                MeasureParkedRate(now);
                 bool stuck = timedOut && IsStuck(previous);
                 bool byInterleaving = _demanded && !_demandedByLoad && !stuck;
-                // Interleaving alone brings it in on trial only, against the rate of a whole interval parked: until it
-                // has one, the demand waits.
-                if (byInterleaving && !_measuringForDemand)
-                {
-                    _measuringForDemand = true; // the rate to beat is the one of the clients that interleave now
-                    _rateSince = now;
-                    _servedSince = TotalServed();
-                    _parkedRate = -1;
-                    return;
-                }
-                if (byInterleaving && _parkedRate < 0) return;
+                // Interleaving alone brings it in on trial only: the demand waits until the rate to beat is measured.
+                if (byInterleaving && !MeasuredRateToBeat(now)) return;
                 if (_demanded || stuck)
                 {
                     if (byInterleaving) BeginTrial(now);
-                    _measuringForDemand = false;
+                    _rateSince = 0;
                     _parked = false;
                     _demanded = false;
                     _demandedByLoad = false;
@@ -333,21 +322,27 @@ internal sealed class RingTransport : ITransport
             return total;
         }
 
-        /// <summary>While parked: the transport's rate over each whole interval, the one a trial must beat.</summary>
-        private void MeasureParkedRate(long now)
+        /// <summary>
+        /// Parked and demanded by interleaving clients: measures the transport's rate over one whole interval from the
+        /// demand on, the rate a trial must beat. True once it is measured.
+        /// </summary>
+        private bool MeasuredRateToBeat(long now)
         {
-            if (now - _rateSince < IntervalMilliseconds) return;
-            long total = TotalServed();
-            if (_rateSince != 0) _parkedRate = (double)(total - _servedSince) / (now - _rateSince);
-            _rateSince = now;
-            _servedSince = total;
+            if (_rateSince == 0)
+            {
+                _rateSince = now;
+                _servedSince = TotalServed();
+                return false;
+            }
+            if (now - _rateSince < IntervalMilliseconds) return false;
+            _rateToBeat = (double)(TotalServed() - _servedSince) / (now - _rateSince);
+            return true;
         }
 
         private void BeginTrial(long now)
         {
             _trialBegan = now;
             _servedAtTrial = TotalServed();
-            _rateBeforeTrial = _parkedRate;
         }
 
         /// <summary>
@@ -365,7 +360,7 @@ internal sealed class RingTransport : ITransport
             if (_trialBegan == 0 || now - _trialBegan < TrialMilliseconds) return false;
             double rate = (double)(TotalServed() - _servedAtTrial) / (now - _trialBegan);
             _trialBegan = 0;
-            if (rate >= _rateBeforeTrial * TrialGainToStay)
+            if (rate >= _rateToBeat * TrialGainToStay)
             {
                 _refusalMilliseconds = FirstRefusalMilliseconds;
                 _stayUntil = now + StayMilliseconds;
@@ -381,8 +376,6 @@ internal sealed class RingTransport : ITransport
         {
             _parked = true;
             _trialBegan = _stayUntil = 0;
-            _rateSince = 0; // the rate a next trial must beat is taken while parked, from the next look on
-            _parkedRate = -1;
             if (_readInto is { } posted) Ring!.GetSqe().PrepareCancel(UserData(posted.PoolIndex, KindRead), UserData(0, KindCancel));
         }
 

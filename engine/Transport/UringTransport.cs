@@ -17,8 +17,8 @@ namespace Fuselage.Transport;
 /// <para>
 /// The kernel (6.18) hands every request to the queue of the CPU its caller runs on, so one client, however deep
 /// its queue, is served by one thread. With <see cref="FuseServerOptions.UringQueueSharing"/> a thread already
-/// serving a request hands a newly arrived one to a queue thread serving fewer (MSG_RING), which answers it from its
-/// own ring. The kernel delivers an entry's next request to the ring that sent its last command, so the entry stays
+/// serving a request hands a newly arrived one that moves at least 128 KiB to a queue thread serving fewer (MSG_RING),
+/// which answers it from its own ring. The kernel delivers an entry's next request to the ring that sent its last command, so the entry stays
 /// with that thread until it is handed on again: entries of one queue end up served by several threads.
 /// </para>
 /// </summary>

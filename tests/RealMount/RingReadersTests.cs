@@ -42,7 +42,7 @@ public class RingReadersTests
             return await Answer(request);
         }
 
-        private static ValueTask<int> Answer(Request request)
+        internal static ValueTask<int> Answer(Request request)
         {
             request.Entry.NodeId = 2;
             ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, 2);
@@ -123,9 +123,7 @@ public class RingReadersTests
                 var held = System.Diagnostics.Stopwatch.StartNew();
                 while (held.Elapsed < TimeSpan.FromMilliseconds(1)) Thread.SpinWait(20);
             }
-            request.Entry.NodeId = 2;
-            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, 2);
-            return Success;
+            return HeldLookupFs.Answer(request);
         }
 
         public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)

@@ -13,48 +13,6 @@ namespace Fuselage.Tests.RealMount;
 [Collection("real mounts")]
 public class UringFileIoTests
 {
-    /// <summary>
-    /// READ of "held" reads a pipe nobody writes to until the test says so (a file I/O that stays in flight);
-    /// WRITE to "probe" writes its data to another pipe.
-    /// </summary>
-    private sealed class PipeIoFs(int heldRead, int probeWrite) : FileSystem
-    {
-        public readonly ManualResetEventSlim HeldReadIssued = new();
-
-        public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
-        {
-            ulong ino = name.SequenceEqual("held"u8) ? 2UL : name.SequenceEqual("probe"u8) ? 3UL : 0;
-            if (ino == 0) return new(-Errno.ENOENT);
-            request.Entry.NodeId = ino;
-            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, ino);
-            request.Entry.Attr.Size = 4096;
-            return Success;
-        }
-
-        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
-        {
-            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Attr, ino);
-            request.Attr.Size = ino == 1 ? 0 : 4096UL;
-            return Success;
-        }
-
-        public override ValueTask<int> Open(Request request, ulong ino, int flags)
-        {
-            request.Open.OpenFlags = (uint)FuseOpenReplyFlags.DirectIo; // every read(2)/write(2) becomes one request
-            return Success;
-        }
-
-        public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
-        {
-            var read = request.ReadFileAsync(heldRead, -1, 1); // a pipe: no position
-            HeldReadIssued.Set();
-            return read;
-        }
-
-        public override ValueTask<int> Write(Request request, ulong ino, ulong fh, long offset, ReadOnlySpan<byte> data, FuseWriteFlags writeFlags) =>
-            request.WritePayloadAsync(probeWrite, -1);
-    }
-
     [Fact]
     public void A_file_io_prepared_while_another_is_in_flight_completes_and_is_answered_while_the_first_is_held()
     {
@@ -62,7 +20,7 @@ public class UringFileIoTests
         Assert.Equal(0, Libc.pipe2(held, Libc.O_CLOEXEC));
         Assert.Equal(0, Libc.pipe2(probe, Libc.O_CLOEXEC));
         int heldRead = held[0], heldWrite = held[1], probeRead = probe[0], probeWrite = probe[1];
-        var fs = new PipeIoFs(heldRead, probeWrite);
+        var fs = new HeldPipeFs(heldRead, probeWrite);
         try
         {
             using var m = new MountedFs(fs, TransportKind.Uring, configure: o => o.UringQueueSharing = false);

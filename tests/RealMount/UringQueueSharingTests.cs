@@ -14,54 +14,6 @@ namespace Fuselage.Tests.RealMount;
 [Collection("real mounts")]
 public class UringQueueSharingTests
 {
-    /// <summary>
-    /// READ of "held" reads a pipe nobody writes to until the test says so; LOOKUP of "probe" and READ of "probe" (which
-    /// answers at once) note the thread they ran on.
-    /// </summary>
-    private sealed class HeldReadFs(int heldRead) : FileSystem
-    {
-        public const int ProbeSize = 128 * 1024;
-        public readonly ManualResetEventSlim HeldReadIssued = new();
-        public string? HeldReadThread, ProbeLookupThread, ProbeReadThread;
-
-        public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
-        {
-            ulong ino = name.SequenceEqual("held"u8) ? 2UL : name.SequenceEqual("probe"u8) ? 3UL : 0;
-            if (ino == 0) return new(-Errno.ENOENT);
-            if (ino == 3) ProbeLookupThread = Thread.CurrentThread.Name;
-            request.Entry.NodeId = ino;
-            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Entry.Attr, ino);
-            request.Entry.Attr.Size = ProbeSize;
-            return Success; // zero timeouts: every stat of "probe" is a LOOKUP
-        }
-
-        public override ValueTask<int> GetAttr(Request request, ulong ino, ulong? fh)
-        {
-            ThreadsGrowthTests.BlockingLookupFs.FillAttr(ref request.Attr, ino);
-            request.Attr.Size = ino == 1 ? 0UL : ProbeSize;
-            return Success;
-        }
-
-        public override ValueTask<int> Open(Request request, ulong ino, int flags)
-        {
-            request.Open.OpenFlags = (uint)FuseOpenReplyFlags.DirectIo;
-            return Success;
-        }
-
-        public override ValueTask<int> Read(Request request, ulong ino, ulong fh, long offset, Span<byte> buffer)
-        {
-            if (ino == 3)
-            {
-                ProbeReadThread = Thread.CurrentThread.Name;
-                return new(buffer.Length);
-            }
-            HeldReadThread = Thread.CurrentThread.Name;
-            var read = request.ReadFileAsync(heldRead, -1, 1); // a pipe: no position
-            HeldReadIssued.Set();
-            return read;
-        }
-    }
-
     private static void SkipUnlessTwoQueues()
     {
         Skip.IfNot(UringSwitch.Available, "this kernel has no FUSE-over-io_uring (enable_uring parameter missing)");
@@ -80,7 +32,7 @@ public class UringQueueSharingTests
         Span<int> held = stackalloc int[2];
         Assert.Equal(0, Libc.pipe2(held, Libc.O_CLOEXEC));
         int heldRead = held[0], heldWrite = held[1];
-        var fs = new HeldReadFs(heldRead);
+        var fs = new HeldPipeFs(heldRead);
         try
         {
             using var m = new MountedFs(fs, TransportKind.Uring, configure: o =>
@@ -107,7 +59,7 @@ public class UringQueueSharingTests
                 // READ goes to the idle queue with sharing.
                 int probe = Posix.Open(m.PathOf("probe"), Posix.O_RDONLY);
                 Assert.True(probe >= 0, $"open probe: {probe}");
-                try { Assert.Equal(HeldReadFs.ProbeSize, Posix.PRead(probe, new byte[HeldReadFs.ProbeSize], 0)); }
+                try { Assert.Equal(HeldPipeFs.ProbeSize, Posix.PRead(probe, new byte[HeldPipeFs.ProbeSize], 0)); }
                 finally { Posix.Close(probe); }
                 Assert.Equal("fuselage-uring-q0", fs.HeldReadThread);
                 Assert.Equal("fuselage-uring-q0", fs.ProbeLookupThread);
