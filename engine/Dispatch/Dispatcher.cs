@@ -110,7 +110,40 @@ internal sealed class Dispatcher
             result = new ValueTask<int>(Failed(req, e));
         }
         if (result.IsCompleted) Finish(req, Result(req, result));
-        else Await(req, result);
+        else if (!TryLinkReply(req, result)) Await(req, result);
+    }
+
+    /// <summary>
+    /// A READ whose method returned its file read on the worker's ring as is: its reply is known already (the whole
+    /// read; a short or failed one drops it), so the kernel can send it right when the read completes. The worker then
+    /// reports to <see cref="CompleteLinkedReply"/> instead of the method's continuation.
+    /// </summary>
+    private bool TryLinkReply(Request req, ValueTask<int> pending)
+    {
+        if (req.Opcode != FuseOpcode.Read || req.FileIo is not { } io || req.RingReadLength(pending) is var length && length < 0) return false;
+        WriteHeader(req, req.Unique, 0, length);
+        if (!io.TryLinkReply(req)) return false;
+        Register(req, pending);
+        return true;
+    }
+
+    /// <summary>
+    /// The linked reply of <see cref="TryLinkReply"/> went out (<paramref name="replySent"/>): the request is done.
+    /// Otherwise the read came back short or failed, which dropped it: the reply carries the read's result, as usual.
+    /// </summary>
+    internal void CompleteLinkedReply(Request req, bool replySent)
+    {
+        if (!replySent)
+        {
+            CompletePending(req);
+            return;
+        }
+        _inFlight.Unregister(req);
+        var pending = req.Pending;
+        req.Pending = default;
+        int result = Result(req, pending); // ends the read's task, as awaiting it would
+        if (_options.Debug) _log($"-> unique={req.Unique} ok len={Request.FuseOutHeaderSize + result} (linked to its read)");
+        Interlocked.Decrement(ref _pendingCount);
     }
 
     private int _pendingCount;
@@ -120,14 +153,20 @@ internal sealed class Dispatcher
 
     private void Await(Request req, ValueTask<int> pending)
     {
+        Register(req, pending);
+        // Never the caller's SynchronizationContext: a reply must not wait for a UI loop or a test framework's queue.
+        pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(req.OnPendingComplete);
+    }
+
+    /// <summary>Counts a request whose method has not completed, and makes it reachable by INTERRUPT and teardown.</summary>
+    private void Register(Request req, ValueTask<int> pending)
+    {
         Interlocked.Increment(ref _pendingCount);
         // The table is sized for every request the transport can hold; a miss is a sizing bug: say so, once.
         if (!_inFlight.TryRegister(req) && Interlocked.Exchange(ref _tableFullLogged, 1) == 0)
             _log($"fuselage: in-flight table full: unique {req.Unique} cannot be interrupted or cancelled at teardown");
         req.Pending = pending;
         req.Dispatcher = this;
-        // Never the caller's SynchronizationContext: a reply must not wait for a UI loop or a test framework's queue.
-        pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(req.OnPendingComplete);
     }
 
     internal void CompletePending(Request req)

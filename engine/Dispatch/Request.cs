@@ -202,13 +202,30 @@ public sealed class Request : IValueTaskSource<int>
     private ValueTask<int> Submit(bool write, int fd, nint address, int length, long offset)
     {
         _io.Reset();
+        _ringReadLength = -1;
         if (FileIo is { } io && io.TrySubmit(this, write, fd, address, length, offset))
+        {
+            if (!write) _ringReadLength = length;
             return new ValueTask<int>(this, _io.Version);
+        }
         nint n = write
             ? Libc.PWrite(fd, InputBuffer.Slice(WriteDataStart, length), offset)
             : Libc.PRead(fd, Data[..length], offset);
         return new ValueTask<int>(n < 0 ? -Errno.Last : (int)n);
     }
+
+    // The length of the file read last queued on the worker's ring; -1 when the last file I/O was not such a read.
+    private int _ringReadLength = -1;
+
+    /// <summary>
+    /// The length of the file read on the worker's ring that <paramref name="task"/> stands for, when a method returned
+    /// that read's task as its own result (its reply is then known before the read completes); -1 otherwise.
+    /// </summary>
+    internal int RingReadLength(in ValueTask<int> task) =>
+        _ringReadLength >= 0 && task.Equals(new ValueTask<int>(this, _io.Version)) ? _ringReadLength : -1;
+
+    /// <summary>The length of the file read last queued on the worker's ring (-1: the last file I/O was not such a read).</summary>
+    internal int QueuedReadLength => _ringReadLength;
 
     /// <summary>Called by the worker on the CQE of a <see cref="IFileIo.TrySubmit"/>; runs the method's continuation inline.</summary>
     internal void CompleteFileIo(int result) => _io.SetResult(result);

@@ -11,12 +11,15 @@ public sealed class RequestStats
     private const int AllocatedSlot = Buckets;
     // What the thread had allocated before it began serving (set once by the worker), subtracted from the samples.
     private const int BaselineSlot = Buckets + 1;
+    // READ replies sent linked to their file read (a uring queue's COMMIT behind the read), and those of them that a
+    // short or failed read dropped (replied as usual instead).
+    private const int LinkedRepliesSlot = Buckets + 2, LinkedRepliesDroppedSlot = Buckets + 3;
     private readonly List<(string Source, long[] Counts)> _sources = [];
 
     /// <summary>A counter array for one source; only its owning thread writes it.</summary>
     internal long[] AddSource(string name)
     {
-        var counts = new long[Buckets + 2];
+        var counts = new long[Buckets + 4];
         lock (_sources) _sources.Add((name, counts));
         return counts;
     }
@@ -25,6 +28,22 @@ public sealed class RequestStats
     {
         if (counts is null) return;
         counts[opcode < Buckets ? opcode : 0]++;
+    }
+
+    internal static void CountLinkedReply(long[]? counts, bool dropped)
+    {
+        if (counts is not null) counts[dropped ? LinkedRepliesDroppedSlot : LinkedRepliesSlot]++;
+    }
+
+    /// <summary>READ replies queued linked to their file read, for the kernel to send as it completes (dropped ones included).</summary>
+    public long LinkedReplies => SumOf(LinkedRepliesSlot);
+
+    /// <summary>Of <see cref="LinkedReplies"/>, those a short or failed read dropped: replied as usual instead.</summary>
+    public long LinkedRepliesDropped => SumOf(LinkedRepliesDroppedSlot);
+
+    private long SumOf(int slot)
+    {
+        lock (_sources) return _sources.Sum(s => Volatile.Read(ref s.Counts[slot]));
     }
 
     /// <summary>Called once by a worker before its first request: its own start-up is not request-path allocation.</summary>
@@ -83,6 +102,9 @@ public sealed class RequestStats
             sb.AppendLine("requests per source:");
             foreach (var (source, counts) in _sources) sb.AppendLine($"  {source,-18} {RequestsOf(counts),12:N0}");
             sb.Append($"  {"total",-18} {_sources.Sum(s => RequestsOf(s.Counts)),12:N0}");
+            long linked = _sources.Sum(s => s.Counts[LinkedRepliesSlot]);
+            if (linked > 0)
+                sb.Append($"\nREAD replies linked to their file read: {linked:N0} ({_sources.Sum(s => s.Counts[LinkedRepliesDroppedSlot]):N0} dropped by a short or failed read, and replied as usual)");
         }
         return sb.ToString();
     }

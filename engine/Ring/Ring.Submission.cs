@@ -39,6 +39,23 @@ public sealed unsafe partial class Ring
         return ref Unsafe.As<IoUringSqe, IoUringSqe128>(ref GetSqe());
     }
 
+    /// <summary>SQEs handed out since the ring was made: names the one handed out last (see <see cref="LastSqe"/>).</summary>
+    public uint SqesHandedOut => _sqeTail;
+
+    /// <summary>
+    /// The SQE handed out last, while the kernel has not consumed it: to add flags (IOSQE_IO_LINK) once the caller
+    /// knows what follows it. Throws when it was submitted already.
+    /// </summary>
+    public ref IoUringSqe LastSqe
+    {
+        get
+        {
+            ThrowIfDisposed();
+            if (UnconsumedSqes == 0) throw new InvalidOperationException("No SQE is waiting to be submitted.");
+            return ref *(IoUringSqe*)(_sqes + ((nuint)((_sqeTail - 1) & _sqMask) << _sqeShift));
+        }
+    }
+
     private void MakeSqSpace()
     {
         Submit();

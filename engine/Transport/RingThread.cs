@@ -120,12 +120,56 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     {
         // Only the owning thread touches the ring; a method that moved to another thread falls back to a syscall.
         if (!OnOwnThread || Closing || Finishing) return false;
-        ref var sqe = ref Ring!.GetSqe();
+        var ring = Ring!;
+        ref var sqe = ref ring.GetSqe();
         sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex));
         // The thread's next wait submits it, with whatever else this wake-up prepared: one io_uring_enter for all.
         _fileIoInFlight++;
         _fileIoSubmitted++;
+        _lastFileIo = request;
+        _lastFileIoSqe = ring.SqesHandedOut;
         return true;
+    }
+
+    // The request whose file I/O was queued last, and which SQE that was: only that one can still be linked to.
+    private Request? _lastFileIo;
+    private uint _lastFileIoSqe;
+
+    public bool TryLinkReply(Request request)
+    {
+        var ring = Ring!;
+        // The read must be the last SQE queued and still unsubmitted, with room behind it: a GetSqe on a full SQ would
+        // submit the read alone, and the reply would then go out at once, before its data.
+        if (!OnOwnThread || Closing || Finishing || request != _lastFileIo || ring.SqesHandedOut != _lastFileIoSqe
+            || ring.SubmissionsPending == 0 || ring.SqSpaceLeft == 0 || (ring.Features & IoUringFeatures.CqeSkip) == 0
+            || !CanLinkReply(request))
+            return false;
+        // A whole read posts no CQE; a short or failed one posts its own, and the kernel drops the reply, without a CQE.
+        ring.LastSqe.Flags |= IoSqeFlags.IoLink | IoSqeFlags.CqeSkipSuccess;
+        PrepareLinkedReply(request);
+        // No longer this thread's to wait for or cancel: the kernel answers the request when the read completes, and
+        // only the CQE that comes after (the entry's next request) tells, which may be long after.
+        _fileIoInFlight--;
+        return true;
+    }
+
+    /// <summary>Whether this thread can send the request's reply linked to its file read.</summary>
+    protected virtual bool CanLinkReply(Request request) => false;
+
+    /// <summary>
+    /// Queues the request's reply right behind its file read (<see cref="TryLinkReply"/>). The subclass reports its
+    /// outcome with <see cref="CompleteLinkedReply"/>.
+    /// </summary>
+    protected virtual void PrepareLinkedReply(Request request) => throw new NotSupportedException();
+
+    /// <summary>
+    /// The outcome of a linked reply: sent (the whole read completed, and its CQE was skipped), or dropped by a short or
+    /// failed read whose CQE came with its result (the method then replies as usual, through <see cref="SendReply"/>).
+    /// </summary>
+    protected static void CompleteLinkedReply(Request request, int readResult, bool replySent)
+    {
+        request.CompleteFileIo(readResult);
+        request.Dispatcher!.CompleteLinkedReply(request, replySent);
     }
 
     /// <summary>

@@ -244,6 +244,7 @@ internal sealed class UringTransport : ITransport
         public bool Registered;
         public bool RepliedFromScratch;
         public volatile bool WithKernel;  // a REGISTER or COMMIT_AND_FETCH of it is prepared or in flight
+        public bool CommitLinked;         // its COMMIT_AND_FETCH went linked to its request's file read; no CQE of it yet
     }
 
     /// <summary>One kernel queue's thread: its SQE128 ring, and the entries whose last command went through it.</summary>
@@ -267,6 +268,7 @@ internal sealed class UringTransport : ITransport
         private QueuePlacement.QueueView _placementView;
         private int _parked;            // commands on this ring (REGISTER, COMMIT_AND_FETCH) whose CQE is not in
         private int _serving;           // requests this thread serves: from their arrival (or hand-over) to their COMMIT
+        private int _linked;            // requests whose COMMIT went linked to their file read, until that COMMIT's CQE
         private int _incoming;          // requests handed to this thread and not taken yet (other threads add to it)
         private bool _quiesced;         // told the transport (on stopping, or on leaving)
         private bool _handOverFailureLogged;
@@ -407,10 +409,10 @@ internal sealed class UringTransport : ITransport
             _owner._queuesQuiesced.Exited(null);
         }
 
-        private void PrepareCommand(Entry e, FuseUringCommand command)
+        private void PrepareCommand(Entry e, FuseUringCommand command, ulong kind = KindCommand)
         {
             ref var sqe = ref Ring!.GetSqe128();
-            sqe.PrepareUringCmd(_owner._mount.Fd, (uint)command, UserData(e.Id, KindCommand));
+            sqe.PrepareUringCmd(_owner._mount.Fd, (uint)command, UserData(e.Id, kind));
             if (command == FuseUringCommand.Register)
             {
                 sqe.Sqe.Addr = (ulong)e.Iovecs;
@@ -423,7 +425,7 @@ internal sealed class UringTransport : ITransport
         }
 
         // user_data = entry id | kind << 32
-        private const ulong KindCommand = 0, KindFileIo = 1, KindHandOver = 2, KindHandOverFailed = 3;
+        private const ulong KindCommand = 0, KindFileIo = 1, KindHandOver = 2, KindHandOverFailed = 3, KindLinkedCommit = 4;
         private static ulong UserData(int id, ulong kind) => (uint)id | kind << 32;
 
         private void OnCqe(in IoUringCqe cqe)
@@ -431,9 +433,18 @@ internal sealed class UringTransport : ITransport
             var e = _owner.EntryAt((int)(uint)cqe.UserData);
             switch (cqe.UserData >> 32)
             {
+                case KindFileIo when e.CommitLinked:
+                    LinkedReadFailed(e, cqe.Res); // a whole one posts none
+                    return;
                 case KindFileIo:
                     CompleteFileIo(e.Request, cqe.Res);
                     return;
+                case KindLinkedCommit:
+                    // The whole read's reply went out; what follows is the entry's next request, as for any COMMIT_AND_FETCH.
+                    e.CommitLinked = false;
+                    _linked--;
+                    CompleteLinkedReply(e.Request, e.Request.QueuedReadLength, replySent: true);
+                    break;
                 case KindHandOver:
                     Interlocked.Decrement(ref _incoming);
                     Serve(e);
@@ -465,6 +476,42 @@ internal sealed class UringTransport : ITransport
                 default:
                     throw new ErrnoException($"FUSE-over-io_uring {(e.Registered ? "COMMIT_AND_FETCH" : "REGISTER")} on queue {e.Qid}", -cqe.Res);
             }
+        }
+
+        // Only reads that are never handed on (see MovesMuchData): a linked one counts as served until its next request
+        // arrives, longer than it is.
+        protected override bool CanLinkReply(Request request) =>
+            !_owner._sessionOver && !_owner._stopping && !_owner.EntryAt(request.PoolIndex).RepliedFromScratch
+            && request.QueuedReadLength < HandOverMinData;
+
+        /// <summary>
+        /// Queues the entry's COMMIT_AND_FETCH right behind its request's file read: the kernel sends the reply when the
+        /// data is in, and the CQE that follows is the entry's next request. This thread wakes once per request, not twice.
+        /// </summary>
+        protected override void PrepareLinkedReply(Request req)
+        {
+            var e = _owner.EntryAt(req.PoolIndex);
+            _serving--; // as in SendReply: its reply is on its way
+            _linked++;
+            MemoryMarshal.Write(e.Header.Span[PayloadSizeOffset..], (uint)(req.ReplyLength - Request.FuseOutHeaderSize));
+            PrepareCommand(e, FuseUringCommand.CommitAndFetch, KindLinkedCommit);
+            e.CommitLinked = true;
+            RequestStats.CountLinkedReply(_counts, dropped: false);
+        }
+
+        /// <summary>
+        /// A read with a linked COMMIT came back short or failed: the kernel dropped that COMMIT, and posts no CQE for it
+        /// (the read asked to skip its own on success, and a failing head skips its chain's). Reply with what was read.
+        /// </summary>
+        private void LinkedReadFailed(Entry e, int result)
+        {
+            e.CommitLinked = false;
+            e.WithKernel = false;
+            _parked--;
+            _serving++; // served again, until its usual COMMIT
+            _linked--;
+            RequestStats.CountLinkedReply(_counts, dropped: true);
+            CompleteLinkedReply(e.Request, result, replySent: false);
         }
 
         /// <summary>A request arrived in the entry: put its headers in front of its payload so it reads as on /dev/fuse, then serve it.</summary>
@@ -540,14 +587,21 @@ internal sealed class UringTransport : ITransport
         private Queue? LessLoadedSibling()
         {
             var queues = _owner._sharing;
-            if (_serving == 0) return null;
+            int load = Load;
+            if (load == 0) return null;
             for (int i = 1; i < queues.Length; i++)
             {
                 var q = queues[(_qid + i) % queues.Length];
-                if (Volatile.Read(ref q._serving) + Volatile.Read(ref q._incoming) < _serving) return q;
+                if (q.Load + Volatile.Read(ref q._incoming) < load) return q;
             }
             return null;
         }
+
+        /// <summary>
+        /// The requests this thread serves, as other threads see them: its linked ones count until their COMMIT's CQE, as
+        /// their reads may still be under way (a whole read tells nothing sooner).
+        /// </summary>
+        private int Load => Volatile.Read(ref _serving) + Volatile.Read(ref _linked);
 
         /// <summary>Posts the entry to <paramref name="to"/>'s ring (MSG_RING; a CQE there only) with this thread's next submit.</summary>
         private void HandOver(Entry e, Queue to)

@@ -204,4 +204,58 @@ public class RingIoTests
         ring.GetSqe().PrepareCancel(targetUserData: 12345, userData: 1);
         Assert.Equal(-Errno.ENOENT, Assert.Single(RingAssert.WaitFor(ring, 1)).Res);
     }
+
+    /// <summary>
+    /// What linking a reply to its file read relies on (the uring transport's COMMIT behind a READ), on the running
+    /// kernel: a whole read posts no CQE (CQE_SKIP_SUCCESS) and only then does the linked write run, with the bytes
+    /// read. A short read or a failed one posts its own CQE and drops the write: it writes nothing and, the read having
+    /// asked to skip its CQE, posts none either (6.18: a failing head with CQE_SKIP_SUCCESS skips its chain's CQEs).
+    /// </summary>
+    [Fact]
+    public void A_write_linked_to_a_read_runs_after_a_whole_read_and_a_short_or_failed_read_drops_it_silently()
+    {
+        using var file = new TempFile();
+        using var pipe = new Pipe();
+        using var ring = new Ring(8);
+        var content = PinnedBuffer.WithPattern(6000, seed: 5);
+        Assert.Equal(6000, Libc.PWrite(file.Fd, content.Span, 0));
+        var buffer = new PinnedBuffer(4096);
+
+        IoUringCqe[] ReadThenWrite(int fd, long offset, ulong readData, ulong writeData)
+        {
+            ring.GetSqe().PrepareRead(fd, buffer.Address, 4096, (ulong)offset, readData);
+            uint linked = ring.SqesHandedOut;
+            ring.LastSqe.Flags |= IoSqeFlags.IoLink | IoSqeFlags.CqeSkipSuccess;
+            ring.GetSqe().PrepareWrite(pipe.WriteFd, buffer.Address, 4096, ulong.MaxValue, writeData);
+            Assert.Equal(linked + 1, ring.SqesHandedOut);
+            // A NOP behind the pair: once its CQE is in, whatever the pair was to post is in too.
+            ring.GetSqe().PrepareNop(99);
+            var cqes = new List<IoUringCqe>();
+            var batch = new IoUringCqe[8];
+            while (!cqes.Exists(c => c.UserData == 99))
+            {
+                Assert.True(ring.SubmitAndWait(1, TimeSpan.FromSeconds(30)), "no CQE within 30 s");
+                cqes.AddRange(batch.AsSpan(0, ring.ReapCqes(batch)).ToArray());
+            }
+            cqes.RemoveAll(c => c.UserData == 99);
+            return cqes.ToArray();
+        }
+
+        var whole = Assert.Single(ReadThenWrite(file.Fd, 0, readData: 1, writeData: 2));
+        Assert.Equal((2UL, 4096), (whole.UserData, whole.Res));
+        Assert.Throws<InvalidOperationException>(() => ring.LastSqe); // submitted: too late to link
+
+        var shortRead = Assert.Single(ReadThenWrite(file.Fd, 4096, readData: 3, writeData: 4)); // 1904 bytes left
+        Assert.Equal((3UL, 1904), (shortRead.UserData, shortRead.Res));
+
+        var failed = Assert.Single(ReadThenWrite(-1, 0, readData: 5, writeData: 6));
+        Assert.Equal((5UL, -Errno.EBADF), (failed.UserData, failed.Res));
+
+        // Only the whole read's bytes reached the pipe: a marker written after them comes next.
+        Assert.Equal(1, Libc.Write(pipe.WriteFd, [0xA5]));
+        var received = new byte[4097];
+        Assert.Equal(4097, Libc.Read(pipe.ReadFd, received));
+        Assert.Equal(content.Array.AsSpan(0, 4096).ToArray(), received.AsSpan(0, 4096).ToArray());
+        Assert.Equal(0xA5, received[4096]);
+    }
 }
