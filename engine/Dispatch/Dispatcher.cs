@@ -124,6 +124,7 @@ internal sealed class Dispatcher
         WriteHeader(req, req.Unique, 0, length);
         if (!io.TryLinkReply(req)) return false;
         Register(req, pending);
+        if (_options.Debug) _log($"-> unique={req.Unique} ok len={req.ReplyLength}, linked to its file read");
         return true;
     }
 
@@ -141,8 +142,7 @@ internal sealed class Dispatcher
         _inFlight.Unregister(req);
         var pending = req.Pending;
         req.Pending = default;
-        int result = Result(req, pending); // ends the read's task, as awaiting it would
-        if (_options.Debug) _log($"-> unique={req.Unique} ok len={Request.FuseOutHeaderSize + result} (linked to its read)");
+        Result(req, pending); // ends the read's task, as awaiting it would (the request may hold its next one already)
         Interlocked.Decrement(ref _pendingCount);
     }
 

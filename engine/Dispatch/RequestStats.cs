@@ -11,8 +11,8 @@ public sealed class RequestStats
     private const int AllocatedSlot = Buckets;
     // What the thread had allocated before it began serving (set once by the worker), subtracted from the samples.
     private const int BaselineSlot = Buckets + 1;
-    // READ replies sent linked to their file read (a uring queue's COMMIT behind the read), and those of them that a
-    // short or failed read dropped (replied as usual instead).
+    // READ replies sent linked to their file read (a uring queue's COMMIT, or a ring worker's WRITE and next READ, behind
+    // the read), and those of them that a short or failed read dropped (replied as usual instead).
     private const int LinkedRepliesSlot = Buckets + 2, LinkedRepliesDroppedSlot = Buckets + 3;
     private readonly List<(string Source, long[] Counts)> _sources = [];
 

@@ -104,14 +104,14 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     private void FinishFileIo()
     {
         Finishing = true;
-        if (_fileIoInFlight == 0 || Ring is not { } ring) return;
+        if (_fileIoInFlight + _linksInFlight == 0 || Ring is not { } ring) return;
         ring.CancelAll(); // also submits file I/O that was prepared and not yet sent: its method hears back too
         long deadline = Environment.TickCount64 + (long)FinishFileIoTimeout.TotalMilliseconds;
         while (true)
         {
             HandleCompletions();
             long remaining = deadline - Environment.TickCount64;
-            if (_fileIoInFlight == 0 || remaining <= 0) return;
+            if (_fileIoInFlight + _linksInFlight == 0 || remaining <= 0) return;
             ring.SubmitAndWait(1, TimeSpan.FromMilliseconds(Math.Min(remaining, 100)));
         }
     }
@@ -147,9 +147,10 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         // A whole read posts no CQE; a short or failed one posts its own, and the kernel drops the reply, without a CQE.
         ring.LastSqe.Flags |= IoSqeFlags.IoLink | IoSqeFlags.CqeSkipSuccess;
         PrepareLinkedReply(request);
-        // No longer this thread's to wait for or cancel: the kernel answers the request when the read completes, and
-        // only the CQE that comes after (the entry's next request) tells, which may be long after.
+        // Not file I/O to wait for any more (the kernel answers the request when the read completes, and only a later
+        // CQE tells, which may come long after) but a link to see resolved before the ring goes.
         _fileIoInFlight--;
+        _linksInFlight++;
         return true;
     }
 
@@ -158,7 +159,7 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
 
     /// <summary>
     /// Queues the request's reply right behind its file read (<see cref="TryLinkReply"/>). The subclass reports its
-    /// outcome with <see cref="CompleteLinkedReply"/>.
+    /// outcome with <see cref="LinkedReplyCompleted"/>.
     /// </summary>
     protected virtual void PrepareLinkedReply(Request request) => throw new NotSupportedException();
 
@@ -166,11 +167,14 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     /// The outcome of a linked reply: sent (the whole read completed, and its CQE was skipped), or dropped by a short or
     /// failed read whose CQE came with its result (the method then replies as usual, through <see cref="SendReply"/>).
     /// </summary>
-    protected static void CompleteLinkedReply(Request request, int readResult, bool replySent)
+    protected void LinkedReplyCompleted(Request request, int readResult, bool replySent)
     {
+        _linksInFlight--;
         request.CompleteFileIo(readResult);
         request.Dispatcher!.CompleteLinkedReply(request, replySent);
     }
+
+    private int _linksInFlight; // linked replies not resolved yet (their request's method still counts as pending)
 
     /// <summary>
     /// Cancels the file I/O in flight for requests 0 to <paramref name="requestCount"/> - 1 and leaves the ring's other

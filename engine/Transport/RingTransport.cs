@@ -67,8 +67,9 @@ internal sealed class RingTransport : ITransport
 
     private sealed class Worker : RingThread
     {
-        // user_data = request index << 2 | kind
-        private const ulong KindRead = 0, KindWrite = 1, KindFileIo = 2, KindCancel = 3;
+        // user_data = request index << 3 | kind
+        private const ulong KindRead = 0, KindWrite = 1, KindFileIo = 2, KindCancel = 3, KindChainedWrite = 4;
+        private const int KindBits = 3;
         // Every posted READ is woken by every new request and one of them wins, so at low queue depth a second reader
         // only moves each request to the other CPU: measured at QD1, 2 readers served 15-30% fewer requests than 1,
         // at 25% more CPU each. A worker asks for the next one whenever this many of its requests are in progress;
@@ -304,14 +305,18 @@ internal sealed class RingTransport : ITransport
             if (_parked && Interlocked.Exchange(ref _wakeSent, 1) == 0) Wake();
         }
 
-        /// <summary>Whether <paramref name="previous"/> has been inside a method, not waiting, since the last check.</summary>
+        /// <summary>
+        /// Whether <paramref name="previous"/> has been inside a method, not waiting, since the last check, or has held a
+        /// chain (no READ posted) for an interval.
+        /// </summary>
         private bool IsStuck(Worker previous)
         {
             bool waiting = previous._waiting;
             long wakeUps = Volatile.Read(ref previous._wakeUps);
             bool stuck = !waiting && wakeUps == _previousWakeUpsSeen;
             _previousWakeUpsSeen = wakeUps;
-            return stuck;
+            long chainedSince = Volatile.Read(ref previous._chainedSince);
+            return stuck || chainedSince != 0 && Environment.TickCount64 - chainedSince >= IntervalMilliseconds;
         }
 
         /// <summary>The transport's requests read so far, by every worker.</summary>
@@ -379,7 +384,7 @@ internal sealed class RingTransport : ITransport
             if (_readInto is { } posted) Ring!.GetSqe().PrepareCancel(UserData(posted.PoolIndex, KindRead), UserData(0, KindCancel));
         }
 
-        private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << 2) | kind;
+        private static ulong UserData(int requestIndex, ulong kind) => ((ulong)requestIndex << KindBits) | kind;
 
         /// <summary>Posts a READ into an idle request, unless one is posted already or every request is busy.</summary>
         private void EnsureReadPosted()
@@ -415,25 +420,33 @@ internal sealed class RingTransport : ITransport
 
         private void OnCqe(in IoUringCqe cqe)
         {
-            int index = (int)(cqe.UserData >> 2);
-            var r = _requests.All[index];
-            ulong kind = cqe.UserData & 3;
+            var r = _requests.All[(int)(cqe.UserData >> KindBits)];
+            ulong kind = cqe.UserData & ((1 << KindBits) - 1);
             if (kind == KindCancel) return; // the cancelled READ reports itself (ECANCELED, or the request it read)
             if (kind == KindFileIo)
             {
+                if (r == _chained)
+                {
+                    ChainBrokenByItsRead(r, cqe.Res);
+                    return;
+                }
                 CompleteFileIo(r, cqe.Res); // the method's continuation runs here, and its reply is queued on this ring
+                return;
+            }
+            if (kind == KindChainedWrite)
+            {
+                ChainBrokenByItsReply(r, cqe.Res);
                 return;
             }
             if (kind == KindWrite)
             {
                 _repliesInFlight--;
-                // ENOENT: the kernel stopped waiting (interrupted, aborted); nothing to do.
-                if (cqe.Res < 0 && cqe.Res != -Errno.ENOENT && cqe.Res != -Errno.ECANCELED)
-                    _owner._dispatcher.Log($"fuselage: ring/{_index}: reply rejected: errno {-cqe.Res}");
+                LogRejectedReply(cqe.Res);
                 _idle.Push(r);
                 EnsureReadPosted();
                 return;
             }
+            if (r == _chained) ChainCompleted(r); // its READ is the last link: the reply went out before it
             _readInto = null;
             int res = cqe.Res;
             if (res < 0)
@@ -453,9 +466,95 @@ internal sealed class RingTransport : ITransport
             }
             r.InputLength = res;
             Volatile.Write(ref _served, _served + 1);
-            if (!Alone && res >= Request.FuseInHeaderSize) CountClient(r.Pid);
-            EnsureReadPosted(); // the next request can arrive while this one is served
+            if (res >= Request.FuseInHeaderSize) CountArrival(r.Pid);
+            // The next READ is posted after the dispatch (it is submitted with the next wait either way): a READ whose
+            // reply went linked to its file read brings the next request in itself.
             _owner._dispatcher.Dispatch(r, _counts);
+            EnsureReadPosted();
+        }
+
+        private void LogRejectedReply(int result)
+        {
+            // ENOENT: the kernel stopped waiting (interrupted, aborted); nothing to do.
+            if (result < 0 && result != -Errno.ENOENT && result != -Errno.ECANCELED)
+                _owner._dispatcher.Log($"fuselage: ring/{_index}: reply rejected: errno {-result}");
+        }
+
+        // ---- one client, one request at a time: file read, reply and next READ go to the kernel as one chain ----
+
+        // A client that waits for each answer before its next request (reads at queue depth 1) keeps the worker waking
+        // twice per request: for the file read's completion, to send the reply, and for the next request. Chained (the
+        // read skips its CQE when whole, the reply WRITE skips its CQE when taken, and the request's own READ follows),
+        // the kernel sends the reply as the data lands and the thread wakes once, with the next request.
+        // Only while one client's requests come alone: while the chain's file read runs no READ is posted, so a second
+        // client's request would wait for it. Requests of one client thread, each arriving with no other in progress,
+        // this many in a row:
+        private const int SoloArrivalsToChain = 8;
+        // And only with a parked next worker, which takes the requests in when a chain's read lasts longer than an
+        // interval (a read of a pipe, of a slow disk): see IsStuck.
+        private Request? _chained;    // the request whose file read, reply and next READ are in flight as one chain
+        private long _chainedSince;   // Environment.TickCount64 when that chain went to the kernel; 0: none
+        private int _soloArrivals;    // requests in a row of one client thread that arrived with no other in progress
+        private uint _lastArrivalPid;
+
+        private void CountArrival(uint pid)
+        {
+            if (!Alone) CountClient(pid);
+            bool alone = _requests.All.Length - _idle.Count == 1; // this one only: no READ is posted meanwhile
+            _soloArrivals = alone && pid == _lastArrivalPid ? Math.Min(_soloArrivals + 1, SoloArrivalsToChain) : 0;
+            _lastArrivalPid = pid;
+        }
+
+        // Worker 0 only: it never parks (parking cancels the posted READ, and a chain's READ, a link still waiting for
+        // the ones before it, need not be found to cancel).
+        protected override bool CanLinkReply(Request r) =>
+            _index == 0 && _soloArrivals >= SoloArrivalsToChain && _chained is null && _readInto is null
+            && _requests.All.Length - _idle.Count == 1 && Next is { _parked: true } && Ring!.SqSpaceLeft >= 2
+            && !_sessionOver && !_owner._stopping;
+
+        protected override void PrepareLinkedReply(Request r)
+        {
+            var ring = Ring!;
+            ring.GetSqe().PrepareWrite(_fd, r.ReplyAddress, (uint)r.ReplyLength, StreamPosition, UserData(r.PoolIndex, KindChainedWrite))
+                .WithFlags(IoSqeFlags.IoLink | IoSqeFlags.CqeSkipSuccess);
+            PostRead(r);
+            _chained = r;
+            Volatile.Write(ref _chainedSince, Environment.TickCount64);
+            RequestStats.CountLinkedReply(_counts, dropped: false);
+        }
+
+        private void Unchain()
+        {
+            _chained = null;
+            Volatile.Write(ref _chainedSince, 0);
+        }
+
+        /// <summary>The chain's READ completed (a request, or the session's end): the reply before it went out.</summary>
+        private void ChainCompleted(Request r)
+        {
+            Unchain();
+            LinkedReplyCompleted(r, r.QueuedReadLength, replySent: true);
+        }
+
+        /// <summary>Short or failed: the kernel dropped the reply and the READ behind it, without CQEs; reply as usual.</summary>
+        private void ChainBrokenByItsRead(Request r, int result)
+        {
+            Unchain();
+            _readInto = null;
+            RequestStats.CountLinkedReply(_counts, dropped: true);
+            LinkedReplyCompleted(r, result, replySent: false); // its reply WRITE is queued, and frees the request
+            EnsureReadPosted();
+        }
+
+        /// <summary>The kernel refused the reply (the caller was interrupted, ...) and dropped the READ behind it.</summary>
+        private void ChainBrokenByItsReply(Request r, int result)
+        {
+            Unchain();
+            _readInto = null;
+            LogRejectedReply(result);
+            LinkedReplyCompleted(r, r.QueuedReadLength, replySent: true);
+            _idle.Push(r);
+            EnsureReadPosted();
         }
 
         protected override void HandleCompletions()

@@ -443,7 +443,7 @@ internal sealed class UringTransport : ITransport
                     // The whole read's reply went out; what follows is the entry's next request, as for any COMMIT_AND_FETCH.
                     e.CommitLinked = false;
                     _linked--;
-                    CompleteLinkedReply(e.Request, e.Request.QueuedReadLength, replySent: true);
+                    LinkedReplyCompleted(e.Request, e.Request.QueuedReadLength, replySent: true);
                     break;
                 case KindHandOver:
                     Interlocked.Decrement(ref _incoming);
@@ -511,7 +511,7 @@ internal sealed class UringTransport : ITransport
             _serving++; // served again, until its usual COMMIT
             _linked--;
             RequestStats.CountLinkedReply(_counts, dropped: true);
-            CompleteLinkedReply(e.Request, result, replySent: false);
+            LinkedReplyCompleted(e.Request, result, replySent: false);
         }
 
         /// <summary>A request arrived in the entry: put its headers in front of its payload so it reads as on /dev/fuse, then serve it.</summary>

@@ -86,6 +86,13 @@ public sealed class MountedFs : IDisposable
 
     public void Run(Action client) => Run(() => { client(); return 0; });
 
+    /// <summary>Stops the server and asserts it stopped by itself, without the abort that ends a stuck worker.</summary>
+    public void DisposeAndAssertStoppedCleanly()
+    {
+        Dispose();
+        Assert.DoesNotContain(LogLines, line => line.Contains("did not stop") || line.Contains("still running"));
+    }
+
     public void Dispose()
     {
         Server.Dispose();

@@ -49,7 +49,7 @@ public class UringLinkedReplyTests
             Assert.Equal(content, read);
             Assert.Equal(4, stats.LinkedReplies - linkedBefore);
             Assert.Equal(1, stats.LinkedRepliesDropped - droppedBefore);
-            AssertStopsCleanly(m);
+            m.DisposeAndAssertStoppedCleanly();
         }
         finally { Directory.Delete(source, recursive: true); }
     }
@@ -77,13 +77,6 @@ public class UringLinkedReplyTests
             finally { Posix.Close(fd); }
         }));
         Assert.Equal(2, stats.LinkedRepliesDropped);
-        AssertStopsCleanly(m);
-    }
-
-    /// <summary>Every COMMIT is accounted for: the queues leave at the session's end, without the abort that ends a stuck one.</summary>
-    private static void AssertStopsCleanly(MountedFs m)
-    {
-        m.Dispose();
-        Assert.DoesNotContain(m.LogLines, line => line.Contains("did not stop") || line.Contains("still running"));
+        m.DisposeAndAssertStoppedCleanly();
     }
 }
