@@ -120,9 +120,11 @@ internal sealed class Dispatcher
     /// </summary>
     private bool TryLinkReply(Request req, ValueTask<int> pending)
     {
-        if (req.Opcode != FuseOpcode.Read || req.FileIo is not { } io || req.RingReadLength(pending) is var length && length < 0) return false;
+        if (req.Opcode != FuseOpcode.Read || req.FileIo is not { } io || req.RingReadLength(pending) is var length && length < 0
+            || !io.CanLinkReply(req))
+            return false;
         WriteHeader(req, req.Unique, 0, length);
-        if (!io.TryLinkReply(req)) return false;
+        io.LinkReply(req);
         Register(req, pending);
         if (_options.Debug) _log($"-> unique={req.Unique} ok len={req.ReplyLength}, linked to its file read");
         return true;

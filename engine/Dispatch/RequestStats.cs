@@ -59,10 +59,7 @@ public sealed class RequestStats
     }
 
     /// <summary>Managed bytes allocated so far by the worker threads (as of each worker's last loop).</summary>
-    public long WorkerAllocatedBytes
-    {
-        get { lock (_sources) return _sources.Sum(s => Volatile.Read(ref s.Counts[AllocatedSlot])); }
-    }
+    public long WorkerAllocatedBytes => SumOf(AllocatedSlot);
 
     public long Total
     {

@@ -135,30 +135,29 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     private Request? _lastFileIo;
     private uint _lastFileIoSqe;
 
-    public bool TryLinkReply(Request request)
+    // The read must be the last SQE queued and still unsubmitted, with room behind it: a GetSqe on a full SQ would
+    // submit the read alone, and the reply would then go out at once, before its data.
+    bool IFileIo.CanLinkReply(Request request) =>
+        OnOwnThread && !Closing && !Finishing && request == _lastFileIo && Ring!.SqesHandedOut == _lastFileIoSqe
+        && Ring.SubmissionsPending > 0 && Ring.SqSpaceLeft > 0 && (Ring.Features & IoUringFeatures.CqeSkip) != 0
+        && CanLinkReply(request);
+
+    void IFileIo.LinkReply(Request request)
     {
-        var ring = Ring!;
-        // The read must be the last SQE queued and still unsubmitted, with room behind it: a GetSqe on a full SQ would
-        // submit the read alone, and the reply would then go out at once, before its data.
-        if (!OnOwnThread || Closing || Finishing || request != _lastFileIo || ring.SqesHandedOut != _lastFileIoSqe
-            || ring.SubmissionsPending == 0 || ring.SqSpaceLeft == 0 || (ring.Features & IoUringFeatures.CqeSkip) == 0
-            || !CanLinkReply(request))
-            return false;
         // A whole read posts no CQE; a short or failed one posts its own, and the kernel drops the reply, without a CQE.
-        ring.LastSqe.Flags |= IoSqeFlags.IoLink | IoSqeFlags.CqeSkipSuccess;
+        Ring!.LastSqe.Flags |= IoSqeFlags.IoLink | IoSqeFlags.CqeSkipSuccess;
         PrepareLinkedReply(request);
         // Not file I/O to wait for any more (the kernel answers the request when the read completes, and only a later
         // CQE tells, which may come long after) but a link to see resolved before the ring goes.
         _fileIoInFlight--;
         _linksInFlight++;
-        return true;
     }
 
     /// <summary>Whether this thread can send the request's reply linked to its file read.</summary>
     protected virtual bool CanLinkReply(Request request) => false;
 
     /// <summary>
-    /// Queues the request's reply right behind its file read (<see cref="TryLinkReply"/>). The subclass reports its
+    /// Queues the request's reply right behind its file read (<see cref="IFileIo.LinkReply"/>). The subclass reports its
     /// outcome with <see cref="LinkedReplyCompleted"/>.
     /// </summary>
     protected virtual void PrepareLinkedReply(Request request) => throw new NotSupportedException();

@@ -508,8 +508,9 @@ internal sealed class RingTransport : ITransport
         // Worker 0 only: it never parks (parking cancels the posted READ, and a chain's READ, a link still waiting for
         // the ones before it, need not be found to cancel).
         protected override bool CanLinkReply(Request r) =>
+            // The solo arrivals count this request's own arrival: no other request is in progress.
             _index == 0 && _soloArrivals >= SoloArrivalsToChain && _chained is null && _readInto is null
-            && _requests.All.Length - _idle.Count == 1 && Next is { _parked: true } && Ring!.SqSpaceLeft >= 2
+            && Next is { _parked: true } && Ring!.SqSpaceLeft >= 2
             && !_sessionOver && !_owner._stopping;
 
         protected override void PrepareLinkedReply(Request r)
@@ -523,9 +524,11 @@ internal sealed class RingTransport : ITransport
             RequestStats.CountLinkedReply(_counts, dropped: false);
         }
 
+        /// <summary>The chain is over: its READ has completed or was dropped, and no READ is posted.</summary>
         private void Unchain()
         {
             _chained = null;
+            _readInto = null;
             Volatile.Write(ref _chainedSince, 0);
         }
 
@@ -540,7 +543,6 @@ internal sealed class RingTransport : ITransport
         private void ChainBrokenByItsRead(Request r, int result)
         {
             Unchain();
-            _readInto = null;
             RequestStats.CountLinkedReply(_counts, dropped: true);
             LinkedReplyCompleted(r, result, replySent: false); // its reply WRITE is queued, and frees the request
             EnsureReadPosted();
@@ -550,7 +552,6 @@ internal sealed class RingTransport : ITransport
         private void ChainBrokenByItsReply(Request r, int result)
         {
             Unchain();
-            _readInto = null;
             LogRejectedReply(result);
             LinkedReplyCompleted(r, r.QueuedReadLength, replySent: true);
             _idle.Push(r);

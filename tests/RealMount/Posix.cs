@@ -55,6 +55,20 @@ internal static class Posix
     public static long PRead(int fd, byte[] buf, long offset) => R((long)pread(fd, buf, (nuint)buf.Length, offset));
     public static long PWrite(int fd, byte[] buf, long offset) => R((long)pwrite(fd, buf, (nuint)buf.Length, offset));
     public static long Write(int fd, byte[] buf) => R((long)write(fd, buf, (nuint)buf.Length));
+
+    /// <summary>preads <paramref name="block"/> bytes at a time from offset 0 until a read comes back short; returns all it read.</summary>
+    public static byte[] PReadUntilShort(int fd, int block)
+    {
+        var all = new List<byte>();
+        var buffer = new byte[block];
+        for (long offset = 0; ; offset += block)
+        {
+            long n = PRead(fd, buffer, offset);
+            Assert.True(n >= 0, $"pread at {offset}: {n}");
+            all.AddRange(buffer.AsSpan(0, (int)n));
+            if (n < block) return all.ToArray();
+        }
+    }
     public static int Mkdir(string path, uint mode = 0x1ED) => R(mkdir(path, mode));
     public static int Rmdir(string path) => R(rmdir(path));
     public static int Unlink(string path) => R(unlink(path));

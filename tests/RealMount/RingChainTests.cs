@@ -35,15 +35,7 @@ public class RingChainTests
                 try
                 {
                     droppedBefore = stats.LinkedRepliesDropped;
-                    var all = new List<byte>();
-                    var buffer = new byte[Block];
-                    for (long offset = 0; ; offset += Block)
-                    {
-                        long n = Posix.PRead(fd, buffer, offset);
-                        Assert.True(n >= 0, $"pread at {offset}: {n}");
-                        all.AddRange(buffer.AsSpan(0, (int)n));
-                        if (n < Block) return all.ToArray();
-                    }
+                    return Posix.PReadUntilShort(fd, Block);
                 }
                 finally { Posix.Close(fd); }
             });
