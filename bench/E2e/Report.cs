@@ -22,6 +22,8 @@ public sealed record Row(
     [JsonPropertyName("cpu_vs_libfuse")] public double? CpuVsLibfuse { get; init; }
     /// <summary>ops/s ÷ libfuse's ops/s of the same round, per round both ran: how far the median ratio can be trusted.</summary>
     [JsonPropertyName("ops_vs_libfuse_rounds")] public double[]? OpsVsLibfuseRounds { get; init; }
+    /// <summary>ops/s in each round, by round (null where it did not run): any two systems compare round by round.</summary>
+    [JsonPropertyName("ops_per_s_rounds")] public double?[]? OpsPerSecondRounds { get; init; }
 }
 
 /// <summary>What a run was: how it was made and on what. The JSON's <c>run</c> object, read back by <c>e2e --report</c>.</summary>
@@ -66,17 +68,36 @@ public static class Report
         };
     }).ToList();
 
-    /// <summary>Adds each row's ops/s ratio to libfuse round by round (each round measures every system within a minute).</summary>
-    public static List<Row> WithRoundRatios(IReadOnlyList<Row> rows, IReadOnlyDictionary<(string Workload, string System), List<(int Round, Row Row)>> samples) =>
-        rows.Select(r =>
+    /// <summary>
+    /// Adds each row's ops/s round by round, and its ratio to libfuse's of the same round (each round measures every
+    /// system within a minute).
+    /// </summary>
+    public static List<Row> WithRoundRatios(IReadOnlyList<Row> rows, IReadOnlyDictionary<(string Workload, string System), List<(int Round, Row Row)>> samples)
+    {
+        int rounds = samples.Values.SelectMany(list => list).Select(s => s.Round).DefaultIfEmpty(0).Max();
+        return rows.Select(r =>
         {
-            if (!samples.TryGetValue((r.Workload, Baseline), out var lib) || !samples.TryGetValue((r.Workload, r.System), out var own)) return r;
+            if (!samples.TryGetValue((r.Workload, r.System), out var own)) return r;
+            var opsByRound = new double?[rounds];
+            foreach (var (round, row) in own) opsByRound[round - 1] = row.OpsPerSecond;
+            r = r with { OpsPerSecondRounds = opsByRound };
+            if (!samples.TryGetValue((r.Workload, Baseline), out var lib)) return r;
             var perRound = (from o in own
                             join l in lib on o.Round equals l.Round
                             where l.Row.OpsPerSecond > 0
                             select Math.Round(o.Row.OpsPerSecond / l.Row.OpsPerSecond, 3)).ToArray();
             return perRound.Length > 1 ? r with { OpsVsLibfuseRounds = perRound } : r;
         }).ToList();
+    }
+
+    /// <summary><paramref name="row"/>'s ops/s ÷ <paramref name="baseline"/>'s, in each round both ran; null for fewer than two.</summary>
+    public static double[]? RoundRatios(Row row, Row baseline)
+    {
+        if (row.OpsPerSecondRounds is not { } own || baseline.OpsPerSecondRounds is not { } other) return null;
+        var ratios = own.Zip(other).Where(p => p.First is not null && p.Second is > 0)
+            .Select(p => Math.Round(p.First!.Value / p.Second!.Value, 3)).ToArray();
+        return ratios.Length > 1 ? ratios : null;
+    }
 
     private static double? Ratio(double? value, double? baseline) =>
         value is { } v && baseline is { } b && b > 0 ? Math.Round(v / b, 3) : null;

@@ -284,7 +284,7 @@ public static class Runner
         };
         if (targets.Length > 0)
             lines.AddRange(["## Targets", "",
-                "Judged on the medians above; in brackets, the lowest and highest ratio to libfuse within one round.", "",
+                "Judged on the medians above; in brackets, the lowest and highest of the same ratio within one round.", "",
                 targets]);
         lines.AddRange(["## Machine", ""]);
         lines.AddRange(run.Machine.Select(kv => $"- {kv.Key}: {kv.Value}"));

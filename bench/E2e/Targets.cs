@@ -12,7 +12,7 @@ public sealed record Verdict(
     [property: JsonPropertyName("bound")] double Bound,
     [property: JsonPropertyName("met")] bool Met)
 {
-    /// <summary>The ratio round by round (ops/s against libfuse only), to show how far the median can be trusted.</summary>
+    /// <summary>The ratio round by round (the ops/s targets only), to show how far the median can be trusted.</summary>
     [JsonPropertyName("rounds")] public double[]? Rounds { get; init; }
 }
 
@@ -49,7 +49,10 @@ public static class Targets
             if (Find(uring.Workload, Ring) is { OpsPerSecond: > 0 } ring)
             {
                 double ratio = Math.Round(uring.OpsPerSecond / ring.OpsPerSecond, 3);
-                verdicts.Add(new Verdict("uring ops/s ahead of ring (> 1.00×)", uring.Workload, ratio, 1, ratio > 1));
+                verdicts.Add(new Verdict("uring ops/s ahead of ring (> 1.00×)", uring.Workload, ratio, 1, ratio > 1)
+                {
+                    Rounds = Report.RoundRatios(uring, ring),
+                });
             }
         return verdicts;
     }

@@ -134,6 +134,30 @@ public class E2eReportTests
     }
 
     [Fact]
+    public void The_uring_verdict_shows_its_ratio_to_ring_round_by_round_over_the_rounds_both_ran()
+    {
+        const string write = "seqwrite-1m-qd4-1job";
+        var samples = new Dictionary<(string Workload, string System), List<(int Round, Row Row)>>
+        {
+            [(write, Targets.Ring)] = [(1, R(write, Targets.Ring, 100, 1, 1)), (2, R(write, Targets.Ring, 200, 1, 1)), (3, R(write, Targets.Ring, 100, 1, 1))],
+            // uring failed to run in round 2: that round compares nothing.
+            [(write, Targets.Uring)] = [(1, R(write, Targets.Uring, 91, 1, 1)), (3, R(write, Targets.Uring, 97, 1, 1))],
+        };
+        var rows = Report.WithRoundRatios(Report.WithRatios([R(write, Targets.Ring, 100, 1, 1), R(write, Targets.Uring, 94, 1, 1)]), samples);
+
+        var verdict = Assert.Single(Targets.Judge(rows));
+
+        Assert.Equal([100, 200, 100], rows[0].OpsPerSecondRounds!);
+        Assert.Equal([91, null, 97], rows[1].OpsPerSecondRounds!);
+        Assert.Null(rows[1].OpsVsLibfuseRounds); // no libfuse row: no ratio to it
+        Assert.Equal([0.91, 0.97], verdict.Rounds!);
+        Assert.Contains($"| uring ops/s ahead of ring (> 1.00×) | {write} | 0.94× (0.91–0.97) | **no** |", Targets.Markdown([verdict]));
+        var (readBack, _) = Report.ReadJson(Report.Json(rows, [verdict], Run("test")));
+        Assert.Equal([91, null, 97], readBack[1].OpsPerSecondRounds!);
+        Assert.Equal([0.91, 0.97], Targets.Judge(readBack).Single().Rounds!); // e2e --report judges the same
+    }
+
+    [Fact]
     public void A_ratio_that_rounds_to_its_bound_shows_a_third_digit()
     {
         var rows = Report.WithRatios([R("w", Targets.Ring, 1000, 1, null), R("w", Targets.Uring, 1003, 1, null), R("v", Targets.Ring, 1000, 1, null), R("v", Targets.Uring, 998, 1, null)]);
@@ -161,8 +185,10 @@ public class E2eReportTests
         Assert.Equal(rows.Count, readRows.Count);
         for (int i = 0; i < rows.Count; i++)
         {
-            Assert.Equal(rows[i] with { OpsVsLibfuseRounds = null }, readRows[i] with { OpsVsLibfuseRounds = null });
+            // Arrays compare by reference in a record's equality: compared apart, by content.
+            Assert.Equal(rows[i] with { OpsVsLibfuseRounds = null, OpsPerSecondRounds = null }, readRows[i] with { OpsVsLibfuseRounds = null, OpsPerSecondRounds = null });
             Assert.Equal(rows[i].OpsVsLibfuseRounds, readRows[i].OpsVsLibfuseRounds);
+            Assert.Equal(rows[i].OpsPerSecondRounds, readRows[i].OpsPerSecondRounds);
         }
         Assert.Equal((run.Command, run.Date, run.FioSecondsPerJob, run.Rounds), (readRun.Command, readRun.Date, readRun.FioSecondsPerJob, readRun.Rounds));
         Assert.Equal(run.Machine, readRun.Machine);
