@@ -75,19 +75,17 @@ public static class Report
     public static List<Row> WithRoundRatios(IReadOnlyList<Row> rows, IReadOnlyDictionary<(string Workload, string System), List<(int Round, Row Row)>> samples)
     {
         int rounds = samples.Values.SelectMany(list => list).Select(s => s.Round).DefaultIfEmpty(0).Max();
-        return rows.Select(r =>
+        var withRounds = rows.Select(r =>
         {
             if (!samples.TryGetValue((r.Workload, r.System), out var own)) return r;
             var opsByRound = new double?[rounds];
             foreach (var (round, row) in own) opsByRound[round - 1] = row.OpsPerSecond;
-            r = r with { OpsPerSecondRounds = opsByRound };
-            if (!samples.TryGetValue((r.Workload, Baseline), out var lib)) return r;
-            var perRound = (from o in own
-                            join l in lib on o.Round equals l.Round
-                            where l.Row.OpsPerSecond > 0
-                            select Math.Round(o.Row.OpsPerSecond / l.Row.OpsPerSecond, 3)).ToArray();
-            return perRound.Length > 1 ? r with { OpsVsLibfuseRounds = perRound } : r;
+            return r with { OpsPerSecondRounds = opsByRound };
         }).ToList();
+        return withRounds.Select(r =>
+            withRounds.FirstOrDefault(x => x.Workload == r.Workload && x.System == Baseline) is { } lib
+                ? r with { OpsVsLibfuseRounds = RoundRatios(r, lib) }
+                : r).ToList();
     }
 
     /// <summary><paramref name="row"/>'s ops/s ÷ <paramref name="baseline"/>'s, in each round both ran; null for fewer than two.</summary>

@@ -134,19 +134,7 @@ internal sealed class Dispatcher
     /// The linked reply of <see cref="TryLinkReply"/> went out (<paramref name="replySent"/>): the request is done.
     /// Otherwise the read came back short or failed, which dropped it: the reply carries the read's result, as usual.
     /// </summary>
-    internal void CompleteLinkedReply(Request req, bool replySent)
-    {
-        if (!replySent)
-        {
-            CompletePending(req);
-            return;
-        }
-        _inFlight.Unregister(req);
-        var pending = req.Pending;
-        req.Pending = default;
-        Result(req, pending); // ends the read's task, as awaiting it would (the request may hold its next one already)
-        Interlocked.Decrement(ref _pendingCount);
-    }
+    internal void CompleteLinkedReply(Request req, bool replySent) => EndPending(req, reply: !replySent);
 
     private int _pendingCount;
 
@@ -171,12 +159,22 @@ internal sealed class Dispatcher
         req.Dispatcher = this;
     }
 
-    internal void CompletePending(Request req)
+    internal void CompletePending(Request req) => EndPending(req, reply: true);
+
+    /// <summary>
+    /// Ends a registered request's method: takes its result (which ends its task, as awaiting it would; the request may
+    /// hold its next one already) and replies with it unless its reply went out already.
+    /// </summary>
+    private void EndPending(Request req, bool reply)
     {
         _inFlight.Unregister(req);
         var pending = req.Pending;
         req.Pending = default;
-        try { Finish(req, Result(req, pending)); }
+        try
+        {
+            int result = Result(req, pending);
+            if (reply) Finish(req, result);
+        }
         catch (Exception e) { _log($"fuselage: reply of a late request failed: {e.Message}"); } // never crash a thread-pool thread
         finally { Interlocked.Decrement(ref _pendingCount); }
     }

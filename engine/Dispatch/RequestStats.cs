@@ -99,9 +99,9 @@ public sealed class RequestStats
             sb.AppendLine("requests per source:");
             foreach (var (source, counts) in _sources) sb.AppendLine($"  {source,-18} {RequestsOf(counts),12:N0}");
             sb.Append($"  {"total",-18} {_sources.Sum(s => RequestsOf(s.Counts)),12:N0}");
-            long linked = _sources.Sum(s => s.Counts[LinkedRepliesSlot]);
+            long linked = LinkedReplies;
             if (linked > 0)
-                sb.Append($"\nREAD replies linked to their file read: {linked:N0} ({_sources.Sum(s => s.Counts[LinkedRepliesDroppedSlot]):N0} dropped by a short or failed read, and replied as usual)");
+                sb.Append($"\nREAD replies linked to their file read: {linked:N0} ({LinkedRepliesDropped:N0} dropped by a short or failed read, and replied as usual)");
         }
         return sb.ToString();
     }
