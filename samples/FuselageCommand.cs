@@ -19,7 +19,7 @@ public static class FuselageCommand
           --max-workers N                  threads transport: grow to N workers while all are busy (default 16)
           --depth N                        requests in flight per worker (default 16)
           --max-depth N                    more while all of a worker's wait in methods, up to N (default 4 x depth)
-          --queue-sharing on|off           uring: large requests alternate between two queue threads (default on)
+          --queue-sharing on|off           uring: a busy queue's thread hands new large requests to less busy ones (default on)
           --cache classic|passthrough      passthrough: the kernel reads and writes open files itself (root, Linux 6.9+)
           -o opt[,opt...]                  mount options: allow_other, default_permissions, fsname=, subtype=, max_read=, ro, ...
           -d                               trace every request and reply

@@ -38,10 +38,10 @@ public sealed class FuseServerOptions
     /// <summary><see cref="MaxDepth"/> as used: never below <see cref="Depth"/>, never above <see cref="MaxDepthLimit"/>.</summary>
     internal int EffectiveMaxDepth => Math.Min(MaxDepthLimit, Math.Max(Math.Max(1, Depth), MaxDepth ?? 4 * Math.Max(1, Depth)));
     /// <summary>
-    /// Uring transport: the entries of requests that read or write at least 128 KiB are re-armed alternately by their
-    /// queue's thread and the next one, so one client's consecutive large requests (which the kernel routes to the queue
-    /// of its CPU only) are copied and served on two threads at once (default on). Off keeps every request on the thread
-    /// of the queue the kernel chose.
+    /// Uring transport: a queue thread already serving a request hands a newly arrived one that reads or writes at least
+    /// 128 KiB to a queue thread serving fewer, so one client's large requests (which the kernel routes to the queue of
+    /// its CPU only) are copied and served on several CPUs (default on). Off keeps every request on the thread of the
+    /// queue the kernel chose.
     /// </summary>
     public bool UringQueueSharing { get; set; } = true;
     /// <summary>Largest WRITE the kernel may send (default 1 MiB, the kernel's limit).</summary>

@@ -15,12 +15,11 @@ namespace Fuselage.Transport;
 /// served by a small ring reader for INIT, FORGET and INTERRUPT, which therefore reach requests that arrived on a
 /// queue too.
 /// <para>
-/// The kernel (6.18) hands every request to the queue of the CPU its caller runs on, and copies it into an entry on
-/// the thread whose ring sent that entry's last command (task work, run when that thread enters the kernel). One
-/// client, however deep its queue, would have all its requests copied by one thread, one after the other. With
-/// <see cref="FuseServerOptions.UringQueueSharing"/> the entries of requests that move at least 128 KiB are re-armed
-/// (their COMMIT_AND_FETCH sent) alternately from this thread and the next one (MSG_RING), so consecutive large
-/// requests of one queue land on entries of different threads and are copied in parallel.
+/// The kernel (6.18) hands every request to the queue of the CPU its caller runs on, so one client, however deep
+/// its queue, is served by one thread. With <see cref="FuseServerOptions.UringQueueSharing"/> a thread already
+/// serving a request hands a newly arrived one that moves at least 128 KiB to a queue thread serving fewer (MSG_RING),
+/// which answers it from its own ring. The kernel delivers an entry's next request to the ring that sent its last command, so the entry stays
+/// with that thread until it is handed on again: entries of one queue end up served by several threads.
 /// </para>
 /// </summary>
 internal sealed class UringTransport : ITransport
@@ -36,8 +35,7 @@ internal sealed class UringTransport : ITransport
     private volatile bool _stopping;
     private int _queuesClaimed; // 1 once either INIT started the queues or Stop ruled them out
     private volatile bool _sessionOver; // unmounted or aborted, as one queue heard; those holding no entry would not
-    private volatile Queue[] _sharing = []; // by qid, once every queue started: who may re-arm another's entries
-    private int[] _lastLargeRearm = []; // by kernel queue: the thread that re-armed its last large request's entry
+    private volatile Queue[] _sharing = []; // by qid, once every queue started: whom a busy queue may hand requests to
 
     // Every queue's entries, by id (a request's PoolIndex): any queue thread may serve any of them. Replaced, never
     // changed in place, when entries are added; the buffers live as long as the transport.
@@ -105,7 +103,6 @@ internal sealed class UringTransport : ITransport
         int count = PossibleCpus();
         _maxPayload = maxPayload;
         _entriesPerQueue = new int[count];
-        _lastLargeRearm = new int[count];
         var placement = new QueuePlacement(count);
         _queuesDone.Starting(count);
         _queuesQuiesced.Starting(count);
@@ -248,7 +245,6 @@ internal sealed class UringTransport : ITransport
         public bool RepliedFromScratch;
         public volatile bool WithKernel;  // a REGISTER or COMMIT_AND_FETCH of it is prepared or in flight
         public bool CommitLinked;         // its COMMIT_AND_FETCH went linked to its request's file read; no CQE of it yet
-        public bool MovesMuchData;        // its request reads or writes at least RearmElsewhereMinData
     }
 
     /// <summary>One kernel queue's thread: its SQE128 ring, and the entries whose last command went through it.</summary>
@@ -271,14 +267,15 @@ internal sealed class UringTransport : ITransport
         private readonly QueuePlacement _placement;
         private QueuePlacement.QueueView _placementView;
         private int _parked;            // commands on this ring (REGISTER, COMMIT_AND_FETCH) whose CQE is not in
-        private int _serving;           // requests this thread serves: from their arrival to their COMMIT
-        private int _incoming;          // COMMITs other threads passed to this one to send, not sent yet (they add to it)
+        private int _serving;           // requests this thread serves: from their arrival (or hand-over) to their COMMIT
+        private int _linked;            // requests whose COMMIT went linked to their file read, until that COMMIT's CQE
+        private int _incoming;          // requests handed to this thread and not taken yet (other threads add to it)
         private bool _quiesced;         // told the transport (on stopping, or on leaving)
-        private bool _rearmFailureLogged;
+        private bool _handOverFailureLogged;
 
         public Queue(UringTransport owner, int qid, int queues, int depth, int maxDepth, QueuePlacement placement, long[]? counts)
-            // A wake-up hands the thread every request that arrived meanwhile; their file I/O and answers go to the
-            // kernel together with its next wait. Submitting each file I/O at once instead (one
+            // A wake-up hands the thread every request that arrived meanwhile; their file I/O, hand-overs and answers go
+            // to the kernel together with its next wait. Submitting each file I/O and hand-over at once instead (one
             // io_uring_enter and one disk doorbell each) cost, on a day this VM's disk outran the daemons (9 paired
             // runs): 4k reads at QD16 0.69-0.90x, 4k writes 0.81-0.96x, two QD16 jobs 0.57-0.69x, the memory disk
             // 0.79-0.81x; it had gained 9-14% on 4k reads on days the disk was the bound.
@@ -372,13 +369,13 @@ internal sealed class UringTransport : ITransport
             {
                 DrainCompletedElsewhere();
                 // Leave only when the kernel has given back every entry this ring holds (B9: never close a ring it
-                // still uses) and no COMMIT passed to this thread is on its way.
+                // still uses) and no request handed to this thread is on its way.
                 bool sessionOver = _owner._sessionOver;
                 if ((sessionOver || _owner._stopping) && _parked == 0 && Volatile.Read(ref _incoming) == 0)
                 {
                     if (ring.SubmissionsPending == 0) break;
-                    // COMMITs the last wake-up passed on: the threads they go to wait for them before leaving. A
-                    // refused one is reported at once, and sent from here.
+                    // Hand-overs of the last wake-up: the threads they go to wait for them before leaving. A refused
+                    // one is reported at once, and served here.
                     ring.Submit();
                     ring.ForEachCqe(ref handler);
                     continue;
@@ -428,7 +425,7 @@ internal sealed class UringTransport : ITransport
         }
 
         // user_data = entry id | kind << 32
-        private const ulong KindCommand = 0, KindFileIo = 1, KindRearm = 2, KindRearmFailed = 3, KindLinkedCommit = 4;
+        private const ulong KindCommand = 0, KindFileIo = 1, KindHandOver = 2, KindHandOverFailed = 3, KindLinkedCommit = 4;
         private static ulong UserData(int id, ulong kind) => (uint)id | kind << 32;
 
         private void OnCqe(in IoUringCqe cqe)
@@ -445,15 +442,15 @@ internal sealed class UringTransport : ITransport
                 case KindLinkedCommit:
                     // The whole read's reply went out; what follows is the entry's next request, as for any COMMIT_AND_FETCH.
                     e.CommitLinked = false;
+                    _linked--;
                     LinkedReplyCompleted(e.Request, e.Request.QueuedReadLength, replySent: true);
                     break;
-                case KindRearm:
+                case KindHandOver:
                     Interlocked.Decrement(ref _incoming);
-                    e.Request.Sink = this;
-                    SendCommit(e);
+                    Serve(e);
                     return;
-                case KindRearmFailed:
-                    RearmFailed(e, cqe.Res);
+                case KindHandOverFailed:
+                    HandOverFailed(e, cqe.Res);
                     return;
             }
             _parked--;
@@ -481,10 +478,11 @@ internal sealed class UringTransport : ITransport
             }
         }
 
-        // Only reads whose entry is re-armed here (see MovesMuchData): a linked COMMIT goes from this ring.
+        // Only reads that are never handed on (see MovesMuchData): a linked one counts as served until its next request
+        // arrives, longer than it is.
         protected override bool CanLinkReply(Request request) =>
             !_owner._sessionOver && !_owner._stopping && !_owner.EntryAt(request.PoolIndex).RepliedFromScratch
-            && request.QueuedReadLength < RearmElsewhereMinData;
+            && request.QueuedReadLength < HandOverMinData;
 
         /// <summary>
         /// Queues the entry's COMMIT_AND_FETCH right behind its request's file read: the kernel sends the reply when the
@@ -494,6 +492,7 @@ internal sealed class UringTransport : ITransport
         {
             var e = _owner.EntryAt(req.PoolIndex);
             _serving--; // as in SendReply: its reply is on its way
+            _linked++;
             MemoryMarshal.Write(e.Header.Span[PayloadSizeOffset..], (uint)(req.ReplyLength - Request.FuseOutHeaderSize));
             PrepareCommand(e, FuseUringCommand.CommitAndFetch, KindLinkedCommit);
             e.CommitLinked = true;
@@ -510,6 +509,7 @@ internal sealed class UringTransport : ITransport
             e.WithKernel = false;
             _parked--;
             _serving++; // served again, until its usual COMMIT
+            _linked--;
             RequestStats.CountLinkedReply(_counts, dropped: true);
             LinkedReplyCompleted(e.Request, result, replySent: false);
         }
@@ -544,26 +544,29 @@ internal sealed class UringTransport : ITransport
             header.Slice(OpInOffset, (int)opArg).CopyTo(input[(start + Request.FuseInHeaderSize)..]);
             req.InputStart = start;
             req.InputLength = (int)inHeader.Len;
-            e.MovesMuchData = MovesMuchData(inHeader.Opcode, header, payloadSize);
-            Serve(e);
+            if (MovesMuchData(inHeader.Opcode, header, payloadSize) && LessLoadedSibling() is { } sibling) HandOver(e, sibling);
+            else Serve(e);
         }
 
         /// <summary>
-        /// Whether the request reads or writes at least <see cref="RearmElsewhereMinData"/>: only then is its entry worth
-        /// re-arming from another thread. The kernel's copy of a large WRITE's data into the entry (or of a large READ's
-        /// reply out of it) takes longer than the wake-up of that thread; a 4 KiB request costs less than the wake-up.
+        /// Whether the request reads or writes at least <see cref="HandOverMinData"/>: only then is it worth waking
+        /// another thread for. Copying a large WRITE's data into its entry, or a large READ's out of it, takes the
+        /// kernel longer than a wake-up, and two threads copy in parallel; a 4 KiB request costs less than the wake-up.
+        /// Handing on no 4 KiB request, against handing on any (paired runs, one client, on this VM's PVM host): 4k reads
+        /// at QD16 1.30-1.54x (3 pairs), 4k writes 0.98-1.17x (6), two QD16 jobs 1.18-1.50x (2); 1 MiB reads and writes
+        /// keep their sharing (handing none on: 0.90-1.00x, 2 pairs each).
         /// </summary>
         private static bool MovesMuchData(uint opcode, ReadOnlySpan<byte> header, uint payloadSize) => opcode switch
         {
-            (uint)FuseOpcode.Write => payloadSize >= RearmElsewhereMinData,
-            (uint)FuseOpcode.Read => MemoryMarshal.Read<FuseReadIn>(header[OpInOffset..]).Size >= RearmElsewhereMinData,
+            (uint)FuseOpcode.Write => payloadSize >= HandOverMinData,
+            (uint)FuseOpcode.Read => MemoryMarshal.Read<FuseReadIn>(header[OpInOffset..]).Size >= HandOverMinData,
             _ => false,
         };
 
-        /// <summary>The data a request moves from which its entry may be re-armed by another thread (32 pages, the kernel's default request size).</summary>
-        private const int RearmElsewhereMinData = 128 * 1024;
+        /// <summary>The data a request moves from which it may be handed to another thread (32 pages, the kernel's default request size).</summary>
+        private const int HandOverMinData = 128 * 1024;
 
-        /// <summary>Dispatches the entry's request on this thread: its file I/O and its reply come here.</summary>
+        /// <summary>Dispatches the entry's request on this thread: its file I/O, its reply and its entry's next request come here.</summary>
         private void Serve(Entry e)
         {
             _serving++;
@@ -574,62 +577,62 @@ internal sealed class UringTransport : ITransport
         }
 
         /// <summary>
-        /// The thread to send a large request's COMMIT_AND_FETCH from, when not this one: the next queue thread, when
-        /// this one re-armed the last large request's entry of the same kernel queue. The kernel copies a new request on
-        /// the thread that re-armed the entry it picks, so alternating spreads consecutive large requests over two
-        /// threads, which copy them at the same time. The cost, a wake-up of that thread before the reply goes out, is
-        /// paid once per two large requests. One client, 1 MiB writes at QD4, against ring (medians of three sets of 5-8
-        /// paired runs): 0.95-1.04x, where handing a large request to a thread serving fewer, which this replaced, gave
-        /// 0.89x; 1 MiB reads 1.06-1.09x against 0.97x. With the hand-over, 31% of arrivals were copied right after
-        /// another one on the same thread without a return to user space between them (the first one's file write
-        /// waited for the second's copy); alternating, 11%.
+        /// Another queue's thread serving fewer requests than this one (counting those on their way to it); null when
+        /// sharing is off, and while this one serves none: a lone request stays. Handing only to an idle thread, against
+        /// no sharing (one client, 4-8 paired runs): 4k writes at QD16 1.04-1.51x, 1 MiB writes at QD4 0.98-1.87x, 1 MiB
+        /// reads 1.01-1.31x, 4k reads at QD16 0.97-1.06x; handing on only from three served, 4k writes came out at 0.79x
+        /// of ring (0.95x from two). To one serving fewer rather than none (8 paired runs): 4k writes at QD16 1.10x, 4k
+        /// reads at QD16 1.07x, 1 MiB writes 1.10x, 1 MiB reads 0.96x.
         /// </summary>
-        private Queue? RearmElsewhere(Entry e)
+        private Queue? LessLoadedSibling()
         {
             var queues = _owner._sharing;
-            if (queues.Length < 2 || _owner._stopping) return null;
-            ref int last = ref _owner._lastLargeRearm[e.Qid];
-            if (Volatile.Read(ref last) != _qid)
+            int load = Load;
+            if (load == 0) return null;
+            for (int i = 1; i < queues.Length; i++)
             {
-                Volatile.Write(ref last, _qid);
-                return null;
+                var q = queues[(_qid + i) % queues.Length];
+                if (q.Load + Volatile.Read(ref q._incoming) < load) return q;
             }
-            var next = queues[(_qid + 1) % queues.Length];
-            Volatile.Write(ref last, next._qid);
-            return next;
+            return null;
         }
 
-        /// <summary>Passes the entry's COMMIT_AND_FETCH (its reply already in place) to <paramref name="to"/>'s ring (MSG_RING; a CQE there only).</summary>
-        private void PassCommit(Entry e, Queue to)
+        /// <summary>
+        /// The requests this thread serves, as other threads see them: its linked ones count until their COMMIT's CQE, as
+        /// their reads may still be under way (a whole read tells nothing sooner).
+        /// </summary>
+        private int Load => Volatile.Read(ref _serving) + Volatile.Read(ref _linked);
+
+        /// <summary>Posts the entry to <paramref name="to"/>'s ring (MSG_RING; a CQE there only) with this thread's next submit.</summary>
+        private void HandOver(Entry e, Queue to)
         {
             Interlocked.Increment(ref to._incoming);
             // Stop may have come meanwhile, and with it that thread's leaving once nothing is on its way to it: counted
-            // first, checked after, so either it sees this COMMIT coming or this thread sees the stop.
+            // first, checked after, so either it sees this hand-over coming or this thread sees the stop.
             if (_owner._stopping)
             {
                 Interlocked.Decrement(ref to._incoming);
-                SendCommit(e);
+                Serve(e);
                 return;
             }
-            e.Request.Sink = to; // a failed post finds it there
+            e.Request.Sink = to; // already: it no longer counts as this thread's (GrowIfEveryEntryWaits), and a failed post finds it
             ref var sqe = ref Ring!.GetSqe128();
-            sqe.Sqe.PrepareMsgRing(to.Ring!.Fd, 0, UserData(e.Id, KindRearm), UserData(e.Id, KindRearmFailed));
+            sqe.Sqe.PrepareMsgRing(to.Ring!.Fd, 0, UserData(e.Id, KindHandOver), UserData(e.Id, KindHandOverFailed));
             sqe.WithFlags(IoSqeFlags.CqeSkipSuccess);
         }
 
-        /// <summary>The kernel refused to post a passed COMMIT: send it from here.</summary>
-        private void RearmFailed(Entry e, int result)
+        /// <summary>The kernel refused to post a hand-over: serve the request here.</summary>
+        private void HandOverFailed(Entry e, int result)
         {
             var to = (Queue)e.Request.Sink;
             Interlocked.Decrement(ref to._incoming);
-            to.Wake(); // it may be waiting for this COMMIT to leave
-            if (!_rearmFailureLogged)
+            to.Wake(); // it may be waiting for this hand-over to leave
+            if (!_handOverFailureLogged)
             {
-                _rearmFailureLogged = true;
-                _owner._dispatcher.Log($"fuselage: uring/q{_qid}: passing a COMMIT to q{to._qid} failed (errno {-result}); sent here");
+                _handOverFailureLogged = true;
+                _owner._dispatcher.Log($"fuselage: uring/q{_qid}: handing a request to q{to._qid} failed (errno {-result}); served here");
             }
-            e.Request.Sink = this;
-            SendCommit(e);
+            Serve(e);
         }
 
         private void Place(QueuePlacement.Move move)
@@ -655,14 +658,6 @@ internal sealed class UringTransport : ITransport
             if (e.RepliedFromScratch && payload > 0)
                 e.ReplyScratch.Span[..payload].CopyTo(e.Payload.Span[Scratch..]);
             MemoryMarshal.Write(header[PayloadSizeOffset..], (uint)payload);
-            if (e.MovesMuchData && RearmElsewhere(e) is { } other) PassCommit(e, other);
-            else PrepareCommand(e, FuseUringCommand.CommitAndFetch);
-        }
-
-        /// <summary>Sends a COMMIT_AND_FETCH whose reply is in place, unless the kernel took the entry back already.</summary>
-        private void SendCommit(Entry e)
-        {
-            if (_owner._sessionOver || Finishing) return;
             PrepareCommand(e, FuseUringCommand.CommitAndFetch);
         }
 

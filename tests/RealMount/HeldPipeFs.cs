@@ -6,16 +6,13 @@ namespace Fuselage.Tests.RealMount;
 /// <summary>
 /// Two files opened for direct I/O (every read(2)/write(2) is one request). READ of "held" reads a pipe nobody writes
 /// to until the test says so (a file I/O that stays in flight); READ of "probe" answers at once; WRITE to "probe"
-/// writes its data to another pipe. LOOKUP of "probe" and both READs note the thread they ran on (and READs of "probe"
-/// are counted by thread).
+/// writes its data to another pipe. LOOKUP of "probe" and both READs note the thread they ran on.
 /// </summary>
 internal sealed class HeldPipeFs(int heldRead, int probeWrite = -1) : FileSystem
 {
     public const int ProbeSize = 128 * 1024;
     public readonly ManualResetEventSlim HeldReadIssued = new();
     public string? HeldReadThread, ProbeLookupThread, ProbeReadThread;
-    /// <summary>READs of "probe" by the thread that ran them.</summary>
-    public readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> ProbeReadsByThread = new();
 
     public override ValueTask<int> Lookup(Request request, ulong parent, ReadOnlySpan<byte> name)
     {
@@ -46,7 +43,6 @@ internal sealed class HeldPipeFs(int heldRead, int probeWrite = -1) : FileSystem
         if (ino == 3)
         {
             ProbeReadThread = Thread.CurrentThread.Name;
-            ProbeReadsByThread.AddOrUpdate(ProbeReadThread ?? "?", 1, (_, n) => n + 1);
             return new(buffer.Length);
         }
         HeldReadThread = Thread.CurrentThread.Name;

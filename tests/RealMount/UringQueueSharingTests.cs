@@ -6,10 +6,10 @@ using Fuselage.Transport;
 namespace Fuselage.Tests.RealMount;
 
 /// <summary>
-/// The kernel hands every request to the uring queue of its caller's CPU and copies it on the thread that re-armed the
-/// entry it picks. With queue sharing, the entries of requests that move at least 128 KiB are re-armed alternately by
-/// their queue's thread and the next one: one client's large requests are served on both threads. Without sharing,
-/// all of them stay on the thread of the caller's queue.
+/// The kernel hands every request to the uring queue of its caller's CPU. With queue sharing, a queue thread already
+/// serving a request hands a newly arrived one that moves at least 128 KiB of data to a queue thread serving fewer,
+/// which answers it: one client's large requests are served on several CPUs. Smaller ones, and all of them without
+/// sharing, stay on the thread of the caller's queue.
 /// </summary>
 [Collection("real mounts")]
 public class UringQueueSharingTests
@@ -20,59 +20,73 @@ public class UringQueueSharingTests
         Skip.If(UringTransport.PossibleCpus() < 2, "one CPU: there is one queue and no other thread to share with");
         Span<ulong> allowed = stackalloc ulong[Libc.CpuSetWords];
         Assert.Equal(0, Libc.GetCurrentThreadAffinity(allowed));
-        Skip.If((allowed[0] & 1) == 0, "the client needs CPU 0");
+        Skip.If((allowed[0] & 1) == 0, "the clients need CPU 0");
     }
 
     [SkippableTheory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void One_clients_large_reads_are_served_by_both_queue_threads_only_with_sharing(bool sharing)
+    [InlineData(true, "fuselage-uring-q1")]
+    [InlineData(false, "fuselage-uring-q0")]
+    public void A_large_read_arriving_while_its_queue_serves_another_is_served_by_an_idle_queue_only_with_sharing(bool sharing, string expectedThread)
     {
         SkipUnlessTwoQueues();
-        // More reads than a queue has entries: whichever free entry the kernel picks, entries re-armed by the other
-        // thread come up.
-        const int reads = 64;
-        var fs = new HeldPipeFs(heldRead: -1);
-        using var m = new MountedFs(fs, TransportKind.Uring, configure: o =>
+        Span<int> held = stackalloc int[2];
+        Assert.Equal(0, Libc.pipe2(held, Libc.O_CLOEXEC));
+        int heldRead = held[0], heldWrite = held[1];
+        var fs = new HeldPipeFs(heldRead);
+        try
         {
-            o.UringQueueSharing = sharing;
-            o.Depth = 16;
-            o.Policy = new CoherencyPolicy(CacheMode.Classic, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
-        });
-        m.Run(() =>
-        {
-            // One client on CPU 0: the kernel queues all its requests on queue 0.
-            Assert.Equal(0, Libc.PinCurrentThread(0));
-            int probe = Posix.Open(m.PathOf("probe"), Posix.O_RDONLY);
-            Assert.True(probe >= 0, $"open probe: {probe}");
-            try
+            using var m = new MountedFs(fs, TransportKind.Uring, configure: o =>
             {
-                var buffer = new byte[HeldPipeFs.ProbeSize];
-                for (int i = 0; i < reads; i++) Assert.Equal(HeldPipeFs.ProbeSize, Posix.PRead(probe, buffer, 0));
-            }
-            finally { Posix.Close(probe); }
-        });
-        var byThread = fs.ProbeReadsByThread;
-        string seen = string.Join(", ", byThread.Select(kv => $"{kv.Key}: {kv.Value}"));
-        Assert.Equal(reads, byThread.Values.Sum());
-        if (sharing)
-        {
-            Assert.True(byThread.GetValueOrDefault("fuselage-uring-q0") > 0, $"queue 0's thread served none: {seen}");
-            Assert.True(byThread.GetValueOrDefault("fuselage-uring-q1") > 0, $"queue 1's thread served none: {seen}");
+                o.UringQueueSharing = sharing;
+                o.Policy = new CoherencyPolicy(CacheMode.Classic, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            });
+            m.Run(() =>
+            {
+                // Both clients on CPU 0: the kernel queues all their requests on queue 0.
+                Assert.Equal(0, Libc.PinCurrentThread(0));
+                long heldResult = long.MinValue;
+                var reader = new Thread(() =>
+                {
+                    Libc.PinCurrentThread(0);
+                    int fd = Posix.Open(m.PathOf("held"), Posix.O_RDONLY);
+                    heldResult = fd < 0 ? fd : Posix.PRead(fd, new byte[1], 0);
+                    if (fd >= 0) Posix.Close(fd);
+                }) { IsBackground = true };
+                reader.Start();
+                Assert.True(fs.HeldReadIssued.Wait(MountedFs.Watchdog / 3), $"the held READ did not reach the filesystem within {MountedFs.Watchdog / 3}");
+
+                // Queue 0 is serving the held READ: the probe's LOOKUP stays there (too small to hand on), its 128 KiB
+                // READ goes to the idle queue with sharing.
+                int probe = Posix.Open(m.PathOf("probe"), Posix.O_RDONLY);
+                Assert.True(probe >= 0, $"open probe: {probe}");
+                try { Assert.Equal(HeldPipeFs.ProbeSize, Posix.PRead(probe, new byte[HeldPipeFs.ProbeSize], 0)); }
+                finally { Posix.Close(probe); }
+                Assert.Equal("fuselage-uring-q0", fs.HeldReadThread);
+                Assert.Equal("fuselage-uring-q0", fs.ProbeLookupThread);
+                Assert.Equal(expectedThread, fs.ProbeReadThread);
+
+                Assert.Equal(1, Libc.Write(heldWrite, [7])); // lets the held READ finish
+                Assert.True(reader.Join(MountedFs.Watchdog), "the held READ never finished");
+                Assert.Equal(1, heldResult);
+            });
         }
-        else Assert.Equal(reads, byThread.GetValueOrDefault("fuselage-uring-q0"));
+        finally
+        {
+            Libc.close(heldWrite);
+            Libc.close(heldRead);
+        }
     }
 
     /// <summary>
-    /// Four clients on CPU 0 keep queue 0 serving several requests at once while its entries move between the threads;
-    /// every read still returns its own data, nothing is allocated per request, and the mount comes down cleanly with
-    /// entries on both rings.
+    /// Four clients on CPU 0 keep queue 0 serving several requests at once, so requests are handed over and entries
+    /// move between the threads; every read still returns its own data, nothing is allocated per request, and the
+    /// mount comes down cleanly with entries on both rings.
     /// </summary>
     [SkippableFact]
     public void Concurrent_clients_of_one_queue_are_served_by_both_threads_correctly_and_without_allocating()
     {
         SkipUnlessTwoQueues();
-        const int clients = 4, blocks = 16, blockSize = 128 * 1024, rounds = 500; // blocks large enough to alternate
+        const int clients = 4, blocks = 16, blockSize = 128 * 1024, rounds = 500; // blocks large enough to be handed on
         string source = Directory.CreateTempSubdirectory("fuselage-src-").FullName;
         try
         {
@@ -109,7 +123,7 @@ public class UringQueueSharingTests
                     Assert.All(threads, t => Assert.True(t.Join(MountedFs.Watchdog)));
                     Assert.Empty(failures);
                 }
-                ReadConcurrently(100); // warm-up: JIT, tiering, pools, entries used for the first time
+                ReadConcurrently(100); // warm-up: JIT, tiering, pools, entries handed out for the first time
                 allocatedBefore = stats.WorkerAllocatedBytes;
                 requestsBefore = stats.Total;
                 ReadConcurrently(rounds);
