@@ -582,7 +582,10 @@ internal sealed class UringTransport : ITransport
         /// no sharing (one client, 4-8 paired runs): 4k writes at QD16 1.04-1.51x, 1 MiB writes at QD4 0.98-1.87x, 1 MiB
         /// reads 1.01-1.31x, 4k reads at QD16 0.97-1.06x; handing on only from three served, 4k writes came out at 0.79x
         /// of ring (0.95x from two). To one serving fewer rather than none (8 paired runs): 4k writes at QD16 1.10x, 4k
-        /// reads at QD16 1.07x, 1 MiB writes 1.10x, 1 MiB reads 0.96x.
+        /// reads at QD16 1.07x, 1 MiB writes 1.10x, 1 MiB reads 0.96x. Instead re-arming every second large entry from the
+        /// other thread (its COMMIT passed over MSG_RING, so the kernel copies consecutive requests on two threads; tried
+        /// in 6241dac, reverted): 1 MiB writes 0.90x ring against 0.89x, 1 MiB reads 1.08x against 1.04x (10 paired
+        /// runs), at 8-10% more CPU per request, each second reply waiting for the other thread to wake.
         /// </summary>
         private Queue? LessLoadedSibling()
         {
