@@ -91,14 +91,14 @@ public sealed class RequestStats
             sb.AppendLine("requests per opcode:");
             for (int op = 0; op < Buckets; op++)
             {
-                long n = _sources.Sum(s => s.Counts[op]);
+                long n = SumOf(op);
                 if (n == 0) continue;
                 string name = op == 0 ? "other" : ((FuseOpcode)op).ToString().ToUpperInvariant();
                 sb.AppendLine($"  {name,-18} {n,12:N0}");
             }
             sb.AppendLine("requests per source:");
             foreach (var (source, counts) in _sources) sb.AppendLine($"  {source,-18} {RequestsOf(counts),12:N0}");
-            sb.Append($"  {"total",-18} {_sources.Sum(s => RequestsOf(s.Counts)),12:N0}");
+            sb.Append($"  {"total",-18} {Total,12:N0}");
             long linked = LinkedReplies;
             if (linked > 0)
                 sb.Append($"\nREAD replies linked to their file read: {linked:N0} ({LinkedRepliesDropped:N0} dropped by a short or failed read, and replied as usual)");
