@@ -19,6 +19,7 @@ public static class FuselageCommand
           --max-workers N                  threads transport: grow to N workers while all are busy (default 16)
           --depth N                        requests in flight per worker (default 16)
           --max-depth N                    more while all of a worker's wait in methods, up to N (default 4 x depth)
+          --max-write BYTES                largest WRITE the kernel sends; also bounds each READ (default 1048576)
           --queue-sharing on|off           uring: a busy queue's thread hands new large requests to less busy ones (default on)
           --cache classic|passthrough      passthrough: the kernel reads and writes open files itself (root, Linux 6.9+)
           -o opt[,opt...]                  mount options: allow_other, default_permissions, fsname=, subtype=, max_read=, ro, ...
@@ -123,6 +124,10 @@ public static class FuselageCommand
                 case "--max-depth":
                     inv.Options.MaxDepth = int.TryParse(Value(), out int md) && md is > 0 and <= FuseServerOptions.MaxDepthLimit ? md
                         : throw new ArgumentException($"--max-depth needs a number from 1 to {FuseServerOptions.MaxDepthLimit}");
+                    break;
+                case "--max-write":
+                    inv.Options.MaxWrite = uint.TryParse(Value(), out uint mw) && mw is >= FuseConnection.PageSize and <= FuseConnection.MaxTransferLimit ? mw
+                        : throw new ArgumentException($"--max-write needs a number of bytes from {FuseConnection.PageSize} to {FuseConnection.MaxTransferLimit}");
                     break;
                 case "--queue-sharing":
                     inv.Options.UringQueueSharing = Value() switch

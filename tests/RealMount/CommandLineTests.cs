@@ -233,6 +233,8 @@ public class CommandLineTests
     [InlineData("mount", "memfs", "/tmp", "--workers", "zero")]
     [InlineData("mount", "memfs", "/tmp", "--max-workers", "0")]
     [InlineData("mount", "memfs", "/tmp", "--max-depth", "0")]
+    [InlineData("mount", "memfs", "/tmp", "--max-write", "4095")]
+    [InlineData("mount", "memfs", "/tmp", "--max-write", "2097152")]
     [InlineData("mount", "passthrough", "/tmp", "/tmp", "--cache", "writeback-ish")]
     [InlineData("unmount", "/tmp")]
     public void A_bad_argument_exits_non_zero_with_a_one_line_reason(params string[] args)
@@ -281,6 +283,30 @@ public class CommandLineTests
             Assert.True(child.WaitExit() == 0, $"exit code not 0{child.Transcript}");
             Assert.False(FuseMount.IsMounted(dir), "still mounted after SIGTERM");
             Assert.Single(child.Stdout, l => l.Contains("mounted on"));
+        }
+        finally { RemoveMountpoint(dir); }
+    }
+
+    [Fact]
+    public void Max_write_is_what_INIT_grants_and_files_larger_than_it_round_trip()
+    {
+        string dir = NewMountpoint();
+        try
+        {
+            using var child = new Child(dir, "mount", "memfs", dir, "--max-write", "65536");
+            string ready = child.WaitReady();
+            Assert.Contains("max_write 65536", ready);
+            var data = new byte[200_000];
+            new Random(5).NextBytes(data);
+            string file = Path.Combine(dir, "big");
+            byte[] read = Watched(dir, () =>
+            {
+                File.WriteAllBytes(file, data);
+                return File.ReadAllBytes(file);
+            });
+            Assert.Equal(data, read);
+            child.Signal(Posix.SIGTERM);
+            Assert.True(child.WaitExit() == 0, $"exit code not 0{child.Transcript}");
         }
         finally { RemoveMountpoint(dir); }
     }
