@@ -14,12 +14,15 @@ public sealed class RequestStats
     // READ replies sent linked to their file read (a uring queue's COMMIT, or a ring worker's WRITE and next READ, behind
     // the read), and those of them that a short or failed read dropped (replied as usual instead).
     private const int LinkedRepliesSlot = Buckets + 2, LinkedRepliesDroppedSlot = Buckets + 3;
+    // File reads and writes a method queued on its worker's ring, and those of them that went through fixed buffers.
+    private const int FileIoSlot = Buckets + 4, FixedFileIoSlot = Buckets + 5;
+    private const int Slots = Buckets + 6;
     private readonly List<(string Source, long[] Counts)> _sources = [];
 
     /// <summary>A counter array for one source; only its owning thread writes it.</summary>
     internal long[] AddSource(string name)
     {
-        var counts = new long[Buckets + 4];
+        var counts = new long[Slots];
         lock (_sources) _sources.Add((name, counts));
         return counts;
     }
@@ -34,6 +37,19 @@ public sealed class RequestStats
     {
         if (counts is not null) counts[dropped ? LinkedRepliesDroppedSlot : LinkedRepliesSlot]++;
     }
+
+    internal static void CountFileIo(long[]? counts, bool fixedBuffer)
+    {
+        if (counts is null) return;
+        counts[FileIoSlot]++;
+        if (fixedBuffer) counts[FixedFileIoSlot]++;
+    }
+
+    /// <summary>File reads and writes the filesystem's methods queued on their worker's io_uring.</summary>
+    public long FileIo => SumOf(FileIoSlot);
+
+    /// <summary>Of <see cref="FileIo"/>, those that went as READ_FIXED / WRITE_FIXED: no pinning of their pages each time.</summary>
+    public long FixedBufferFileIo => SumOf(FixedFileIoSlot);
 
     /// <summary>READ replies queued linked to their file read, for the kernel to send as it completes (dropped ones included).</summary>
     public long LinkedReplies => SumOf(LinkedRepliesSlot);
@@ -99,6 +115,8 @@ public sealed class RequestStats
             sb.AppendLine("requests per source:");
             foreach (var (source, counts) in _sources) sb.AppendLine($"  {source,-18} {RequestsOf(counts),12:N0}");
             sb.Append($"  {"total",-18} {Total,12:N0}");
+            long fileIo = FileIo;
+            if (fileIo > 0) sb.Append($"\nfile I/O through the workers' rings: {fileIo:N0} ({FixedBufferFileIo:N0} through fixed buffers)");
             long linked = LinkedReplies;
             if (linked > 0)
                 sb.Append($"\nREAD replies linked to their file read: {linked:N0} ({LinkedRepliesDropped:N0} dropped by a short or failed read, and replied as usual)");

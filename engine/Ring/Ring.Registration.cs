@@ -17,6 +17,26 @@ public sealed unsafe partial class Ring
             Register(IoUringRegisterOp.RegisterBuffers, iovecs, (uint)buffers.Length, "io_uring_register(REGISTER_BUFFERS)");
     }
 
+    /// <summary>
+    /// Registers an empty fixed-buffer table of <paramref name="slots"/> slots (IORING_REGISTER_BUFFERS2, sparse), filled
+    /// later by <see cref="UpdateRegisteredBuffers"/>: buffers can then be added while the ring serves.
+    /// </summary>
+    public void RegisterSparseBuffers(uint slots)
+    {
+        var table = new IoUringRsrcRegister { Nr = slots, Flags = IoUringConstants.RsrcRegisterSparse };
+        Register(IoUringRegisterOp.RegisterBuffers2, &table, (uint)sizeof(IoUringRsrcRegister), "io_uring_register(REGISTER_BUFFERS2)");
+    }
+
+    /// <summary>Puts <paramref name="buffers"/> into fixed-buffer slots from <paramref name="offset"/> on (IORING_REGISTER_BUFFERS_UPDATE); the kernel pins their pages.</summary>
+    public void UpdateRegisteredBuffers(uint offset, ReadOnlySpan<Iovec> buffers)
+    {
+        fixed (Iovec* iovecs = buffers)
+        {
+            var update = new IoUringRsrcUpdate2 { Offset = offset, Data = (ulong)iovecs, Nr = (uint)buffers.Length };
+            Register(IoUringRegisterOp.RegisterBuffersUpdate, &update, (uint)sizeof(IoUringRsrcUpdate2), "io_uring_register(REGISTER_BUFFERS_UPDATE)");
+        }
+    }
+
     public void UnregisterBuffers() =>
         Register(IoUringRegisterOp.UnregisterBuffers, null, 0, "io_uring_register(UNREGISTER_BUFFERS)");
 

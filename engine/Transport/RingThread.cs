@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Fuselage.Buffers;
 using Fuselage.Interop.IoUring;
 using Fuselage.Ring;
 
@@ -20,7 +21,14 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     private int _fileIoInFlight;
     private long _fileIoSubmitted, _fileIoSubmittedAtCancel;
 
-    protected RingThread(string name) => _thread = new Thread(Run) { Name = name, IsBackground = true };
+    private readonly long[]? _counts;
+
+    /// <param name="counts">The thread's <see cref="RequestStats"/> counters; null when none are kept.</param>
+    protected RingThread(string name, long[]? counts)
+    {
+        _thread = new Thread(Run) { Name = name, IsBackground = true };
+        _counts = counts;
+    }
 
     /// <summary>The thread's ring; null until <see cref="CreateRing"/> returned on the thread.</summary>
     protected Fuselage.Ring.Ring? Ring { get; private set; }
@@ -52,6 +60,15 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     /// <summary>The user_data of a file I/O submitted for the request at <paramref name="requestIndex"/>.</summary>
     protected abstract ulong FileIoUserData(int requestIndex);
 
+    /// <summary>The slabs this thread's file I/O reads into and writes from, registered as fixed buffers; null: none.</summary>
+    protected virtual DataSlabs? FileIoSlabs => null;
+
+    /// <summary>Where the thread says, once, what it could not do and did instead.</summary>
+    protected abstract void Log(string message);
+
+    // Made on the thread with the ring; null when there are no slabs to register.
+    private FixedBufferTable? _fixedBuffers;
+
     /// <summary>The thread has ended, with the error that ended it (null when the session ended).</summary>
     protected abstract void Exited(Exception? error);
 
@@ -75,6 +92,7 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         try
         {
             Ring = CreateRing();
+            if (FileIoSlabs is { } slabs) _fixedBuffers = new FixedBufferTable(Ring, slabs, Log);
             Prime();
         }
         catch (Exception e) { _startError = e; }
@@ -122,7 +140,13 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         if (!OnOwnThread || Closing || Finishing) return false;
         var ring = Ring!;
         ref var sqe = ref ring.GetSqe();
-        sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex));
+        ushort index = 0;
+        bool registered = _fixedBuffers is { } table && table.TryFind(address, length, out index);
+        if (registered)
+            sqe.PrepareReadWrite(write ? IoUringOp.WriteFixed : IoUringOp.ReadFixed, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex)).BufIndex = index;
+        else
+            sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex));
+        RequestStats.CountFileIo(_counts, registered);
         // The thread's next wait submits it, with whatever else this wake-up prepared: one io_uring_enter for all.
         _fileIoInFlight++;
         _fileIoSubmitted++;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Fuselage.Buffers;
 using Fuselage.Interop;
 using Fuselage.Interop.IoUring;
 using Fuselage.Ring;
@@ -144,17 +145,23 @@ internal sealed class RingTransport : ITransport
         private long _stayUntil;          // after a successful trial: when to park and measure again (0: not joined by a trial)
 
         public Worker(RingTransport owner, int index, int fd, uint maxWrite, long[]? counts)
-            : base($"fuselage-ring-{index}")
+            : base($"fuselage-ring-{index}", counts)
         {
             _owner = owner;
             _index = index;
             _fd = fd;
             _counts = counts;
-            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this, owner._options.EffectiveMaxDepth);
+            _requests = new WorkerRequests(owner._options.Depth, maxWrite, this, owner._options.EffectiveMaxDepth, _dataSlabs);
             foreach (var r in _requests.All) r.FileIo = this;
         }
 
         protected override bool Closing => _sessionOver || _owner._stopping;
+
+        // The requests' input and reply buffers: file writes go from the first, file reads into the second.
+        private readonly DataSlabs _dataSlabs = new();
+        protected override DataSlabs FileIoSlabs => _dataSlabs;
+
+        protected override void Log(string message) => _owner._dispatcher.Log(message);
 
         protected override Fuselage.Ring.Ring CreateRing()
         {

@@ -168,6 +168,8 @@ internal sealed class UringTransport : ITransport
             var headers = Keep(new BufferPool(NativeSlab.PageSize, count));
             var payloads = Keep(new BufferPool(Queue.Scratch + _maxPayload, count));
             var replyScratch = Keep(new BufferPool(_maxPayload, count));
+            _dataSlabs.Add(payloads);
+            _dataSlabs.Add(replyScratch);
             var iovecs = Keep(new BufferPool(count * 2 * Marshal.SizeOf<Iovec>(), 1)).Rent();
             var old = _entries;
             var entries = new Entry[old.Length + count];
@@ -196,6 +198,9 @@ internal sealed class UringTransport : ITransport
             return entries.AsSpan(old.Length);
         }
     }
+
+    // Every entry's payload and reply scratch: any queue thread may serve any entry's file I/O (hand-overs move them).
+    private readonly DataSlabs _dataSlabs = new();
 
     private BufferPool Keep(BufferPool pool)
     {
@@ -279,7 +284,7 @@ internal sealed class UringTransport : ITransport
             // io_uring_enter and one disk doorbell each) cost, on a day this VM's disk outran the daemons (9 paired
             // runs): 4k reads at QD16 0.69-0.90x, 4k writes 0.81-0.96x, two QD16 jobs 0.57-0.69x, the memory disk
             // 0.79-0.81x; it had gained 9-14% on 4k reads on days the disk was the bound.
-            : base($"fuselage-uring-q{qid}")
+            : base($"fuselage-uring-q{qid}", counts)
         {
             _owner = owner;
             _placement = placement;
@@ -290,6 +295,10 @@ internal sealed class UringTransport : ITransport
             _withKernelByQueue = new int[queues];
             _initialEntries = owner.AddEntries(qid, depth, _maxDepth, this, grown: false).ToArray();
         }
+
+        protected override DataSlabs FileIoSlabs => _owner._dataSlabs;
+
+        protected override void Log(string message) => _owner._dispatcher.Log(message);
 
         /// <summary>
         /// REGISTERs <c>depth</c> more entries for a queue (up to MaxDepth) once every request this thread serves is

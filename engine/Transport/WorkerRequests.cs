@@ -22,8 +22,12 @@ internal sealed class WorkerRequests : IDisposable
     private readonly int _depth, _maxDepth, _inputSize, _replySize;
     private readonly IReplySink _sink;
 
-    public WorkerRequests(int depth, uint maxWrite, IReplySink sink, int? maxDepth = null)
+    private readonly DataSlabs? _dataSlabs;
+
+    /// <param name="dataSlabs">Where every input and reply slab made is published (for a ring to register); null: nowhere.</param>
+    public WorkerRequests(int depth, uint maxWrite, IReplySink sink, int? maxDepth = null, DataSlabs? dataSlabs = null)
     {
+        _dataSlabs = dataSlabs;
         _depth = Math.Max(1, depth);
         _maxDepth = Math.Max(_depth, maxDepth ?? _depth);
         _sink = sink;
@@ -62,6 +66,8 @@ internal sealed class WorkerRequests : IDisposable
         var inputs = new BufferPool(_inputSize, count);
         var replies = new BufferPool(_replySize, count);
         _buffers.Add((inputs, replies));
+        _dataSlabs?.Add(inputs);
+        _dataSlabs?.Add(replies);
         int first = All.Length;
         var all = new Request[first + count];
         All.CopyTo(all, 0);

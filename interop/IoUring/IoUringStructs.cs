@@ -12,6 +12,19 @@ public struct IoUringRsrcUpdate
     public ulong Data;
 }
 
+/// <summary><c>struct io_uring_rsrc_update2</c> (32 bytes): IORING_REGISTER_FILES_UPDATE2 / BUFFERS_UPDATE argument.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct IoUringRsrcUpdate2
+{
+    public uint Offset;
+    public uint Resv;
+    /// <summary>Address of the new entries: <c>int[]</c> of fds, or <c>iovec[]</c> of buffers.</summary>
+    public ulong Data;
+    public ulong Tags;
+    public uint Nr;
+    public uint Resv2;
+}
+
 /// <summary><c>struct io_uring_rsrc_register</c> (32 bytes): IORING_REGISTER_FILES2 / BUFFERS2 argument.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct IoUringRsrcRegister

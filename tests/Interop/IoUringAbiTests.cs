@@ -22,6 +22,7 @@ public class IoUringAbiTests
         Assert.Equal(32, Unsafe.SizeOf<IoUringCqe32>());
         Assert.Equal(16, Unsafe.SizeOf<IoUringRsrcUpdate>());
         Assert.Equal(32, Unsafe.SizeOf<IoUringRsrcRegister>());
+        Assert.Equal(32, Unsafe.SizeOf<IoUringRsrcUpdate2>());
         Assert.Equal(16, Unsafe.SizeOf<IoUringProbe>());
         Assert.Equal(8, Unsafe.SizeOf<IoUringProbeOp>());
         Assert.Equal(24, Unsafe.SizeOf<IoUringGeteventsArg>());
@@ -148,6 +149,10 @@ public class IoUringAbiTests
         Assert.Equal(0, Offset<IoUringRsrcUpdate>(nameof(IoUringRsrcUpdate.Offset)));
         Assert.Equal(4, Offset<IoUringRsrcUpdate>(nameof(IoUringRsrcUpdate.Resv)));
         Assert.Equal(8, Offset<IoUringRsrcUpdate>(nameof(IoUringRsrcUpdate.Data)));
+        Assert.Equal(0, Offset<IoUringRsrcUpdate2>(nameof(IoUringRsrcUpdate2.Offset)));
+        Assert.Equal(8, Offset<IoUringRsrcUpdate2>(nameof(IoUringRsrcUpdate2.Data)));
+        Assert.Equal(16, Offset<IoUringRsrcUpdate2>(nameof(IoUringRsrcUpdate2.Tags)));
+        Assert.Equal(24, Offset<IoUringRsrcUpdate2>(nameof(IoUringRsrcUpdate2.Nr)));
         Assert.Equal(0, Offset<IoUringRsrcRegister>(nameof(IoUringRsrcRegister.Nr)));
         Assert.Equal(4, Offset<IoUringRsrcRegister>(nameof(IoUringRsrcRegister.Flags)));
         Assert.Equal(8, Offset<IoUringRsrcRegister>(nameof(IoUringRsrcRegister.Resv2)));
