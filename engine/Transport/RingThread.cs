@@ -60,13 +60,13 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     /// <summary>The user_data of a file I/O submitted for the request at <paramref name="requestIndex"/>.</summary>
     protected abstract ulong FileIoUserData(int requestIndex);
 
-    /// <summary>The slabs this thread's file I/O reads into and writes from, registered as fixed buffers; null: none.</summary>
-    protected virtual DataSlabs? FileIoSlabs => null;
+    /// <summary>The slabs this thread's file I/O reads into and writes from, registered as fixed buffers.</summary>
+    protected abstract DataSlabs FileIoSlabs { get; }
 
     /// <summary>Where the thread says, once, what it could not do and did instead.</summary>
     protected abstract void Log(string message);
 
-    // Made on the thread with the ring; null when there are no slabs to register.
+    // Made on the thread with the ring.
     private FixedBufferTable? _fixedBuffers;
 
     /// <summary>The thread has ended, with the error that ended it (null when the session ended).</summary>
@@ -92,7 +92,7 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         try
         {
             Ring = CreateRing();
-            if (FileIoSlabs is { } slabs) _fixedBuffers = new FixedBufferTable(Ring, slabs, Log);
+            _fixedBuffers = new FixedBufferTable(Ring, FileIoSlabs, Log);
             Prime();
         }
         catch (Exception e) { _startError = e; }
@@ -142,10 +142,8 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         ref var sqe = ref ring.GetSqe();
         ushort index = 0;
         bool registered = _fixedBuffers is { } table && table.TryFind(address, length, out index);
-        if (registered)
-            sqe.PrepareReadWrite(write ? IoUringOp.WriteFixed : IoUringOp.ReadFixed, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex)).BufIndex = index;
-        else
-            sqe.PrepareReadWrite(write ? IoUringOp.Write : IoUringOp.Read, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex));
+        var op = registered ? (write ? IoUringOp.WriteFixed : IoUringOp.ReadFixed) : (write ? IoUringOp.Write : IoUringOp.Read);
+        sqe.PrepareReadWrite(op, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex)).BufIndex = index;
         RequestStats.CountFileIo(_counts, registered);
         // The thread's next wait submits it, with whatever else this wake-up prepared: one io_uring_enter for all.
         _fileIoInFlight++;
