@@ -17,6 +17,7 @@ public sealed unsafe class NativeSlab : IDisposable
     public const int HugePageSize = 2 << 20;
 
     private byte* _base;
+    private readonly nuint _mapped; // Length, or for a huge slab Length rounded up to whole huge pages
 
     /// <param name="bufferSize">Rounded up to a whole number of pages so every buffer stays page-aligned (O_DIRECT needs that).</param>
     public NativeSlab(int bufferSize, int bufferCount)
@@ -27,12 +28,16 @@ public sealed unsafe class NativeSlab : IDisposable
         BufferCount = bufferCount;
         Length = (nuint)BufferSize * (nuint)bufferCount;
         bool huge = Length >= HugePageSize;
-        _base = Map(Length, huge ? HugePageSize : PageSize);
+        // A huge slab maps whole huge pages: a tail shorter than one would be backed by 4K pages, and the buffer
+        // reaching into it could not be one block request (a uring entry's 1 MiB payload there was split in two,
+        // 254 + 2 pages, on every write it carried). The slack is only committed when that buffer is touched.
+        _mapped = huge ? (Length + HugePageSize - 1) / HugePageSize * HugePageSize : Length;
+        _base = Map(_mapped, huge ? HugePageSize : PageSize);
         // Before the first touch, so the faults take huge pages. A 1 MiB I/O from 4K pages rarely physically
         // contiguous is ~256 segments; virtio-blk takes 254 per request, so every 1 MiB O_DIRECT read was split in
         // two and the halves merged with their neighbours' (sequential 1 MiB reads at QD4: -15..-30%). Best effort:
         // with THP off this does nothing.
-        if (huge) Libc.madvise(_base, Length, Libc.MADV_HUGEPAGE);
+        if (huge) Libc.madvise(_base, _mapped, Libc.MADV_HUGEPAGE);
     }
 
     /// <summary>Maps <paramref name="length"/> bytes at an address aligned to <paramref name="alignment"/>: maps the
@@ -89,7 +94,7 @@ public sealed unsafe class NativeSlab : IDisposable
     public void Dispose()
     {
         if (_base == null) return;
-        Libc.munmap(_base, Length);
+        Libc.munmap(_base, _mapped);
         _base = null;
     }
 }

@@ -25,6 +25,21 @@ public class NativeSlabTests
             "the slab's memory has no huge page: its 1 MiB buffers would be split into two block requests each");
     }
 
+    [SkippableFact]
+    public void The_last_buffer_of_a_huge_slab_is_backed_by_huge_pages_to_its_end()
+    {
+        Skip.IfNot(File.Exists(ThpSetting), "this kernel has no transparent huge pages");
+        Skip.If(File.ReadAllText(ThpSetting).Contains("[never]"), "transparent huge pages are switched off on this machine");
+        // A uring queue's payloads: 16 of 1 MiB + a page of headers, so the slab ends 64 KiB past a huge page.
+        using var slab = new NativeSlab((1 << 20) + NativeSlab.PageSize, 16);
+        var last = slab.GetSpan(slab.BufferCount - 1);
+        last.Fill(1);
+        // The last buffer straddles the 16 MiB boundary: both huge pages it touches must be huge, or its 4K tail
+        // makes the buffer ~256 block segments and every 1 MiB write from it two block requests.
+        Assert.True(AnonHugePagesKb(slab.Address + (nint)slab.Length - 1) >= 2 * NativeSlab.HugePageSize / 1024,
+            "the slab's tail past its last whole huge page is not a huge page");
+    }
+
     [Fact]
     public void A_small_slab_stays_page_aligned_without_huge_page_alignment()
     {
