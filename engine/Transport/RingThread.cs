@@ -21,14 +21,15 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
     private int _fileIoInFlight;
     private long _fileIoSubmitted, _fileIoSubmittedAtCancel;
 
-    private readonly long[]? _counts;
-
     /// <param name="counts">The thread's <see cref="RequestStats"/> counters; null when none are kept.</param>
     protected RingThread(string name, long[]? counts)
     {
         _thread = new Thread(Run) { Name = name, IsBackground = true };
-        _counts = counts;
+        Counts = counts;
     }
+
+    /// <summary>The thread's <see cref="RequestStats"/> counters (only it writes them); null when none are kept.</summary>
+    protected long[]? Counts { get; }
 
     /// <summary>The thread's ring; null until <see cref="CreateRing"/> returned on the thread.</summary>
     protected Fuselage.Ring.Ring? Ring { get; private set; }
@@ -140,11 +141,10 @@ internal abstract class RingThread : IReplySink, IFileIo, IDisposable
         if (!OnOwnThread || Closing || Finishing) return false;
         var ring = Ring!;
         ref var sqe = ref ring.GetSqe();
-        ushort index = 0;
-        bool registered = _fixedBuffers is { } table && table.TryFind(address, length, out index);
+        bool registered = _fixedBuffers!.TryFind(address, length, out ushort index);
         var op = registered ? (write ? IoUringOp.WriteFixed : IoUringOp.ReadFixed) : (write ? IoUringOp.Write : IoUringOp.Read);
         sqe.PrepareReadWrite(op, fd, address, (uint)length, (ulong)offset, FileIoUserData(request.PoolIndex)).BufIndex = index;
-        RequestStats.CountFileIo(_counts, registered);
+        RequestStats.CountFileIo(Counts, registered);
         // The thread's next wait submits it, with whatever else this wake-up prepared: one io_uring_enter for all.
         _fileIoInFlight++;
         _fileIoSubmitted++;

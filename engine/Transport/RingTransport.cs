@@ -112,7 +112,6 @@ internal sealed class RingTransport : ITransport
         private readonly RingTransport _owner;
         private readonly int _index;
         private readonly int _fd;
-        private readonly long[]? _counts;
         private readonly WorkerRequests _requests;
         // Requests neither read into, nor being served, nor being replied. Only one READ is kept posted per worker:
         // every posted READ is a poller on the connection's queue, and each new request would wake them all.
@@ -150,7 +149,6 @@ internal sealed class RingTransport : ITransport
             _owner = owner;
             _index = index;
             _fd = fd;
-            _counts = counts;
             _requests = new WorkerRequests(owner._options.Depth, maxWrite, this, owner._options.EffectiveMaxDepth, _dataSlabs);
             foreach (var r in _requests.All) r.FileIo = this;
         }
@@ -213,7 +211,7 @@ internal sealed class RingTransport : ITransport
                 Volatile.Write(ref _wakeUps, _wakeUps + 1);
                 _waiting = false;
                 ring.ForEachCqe(ref handler);
-                RequestStats.SampleAllocations(_counts);
+                RequestStats.SampleAllocations(Counts);
             }
         }
 
@@ -476,7 +474,7 @@ internal sealed class RingTransport : ITransport
             if (res >= Request.FuseInHeaderSize) CountArrival(r.Pid);
             // The next READ is posted after the dispatch (it is submitted with the next wait either way): a READ whose
             // reply went linked to its file read brings the next request in itself.
-            _owner._dispatcher.Dispatch(r, _counts);
+            _owner._dispatcher.Dispatch(r, Counts);
             EnsureReadPosted();
         }
 
@@ -528,7 +526,7 @@ internal sealed class RingTransport : ITransport
             PostRead(r);
             _chained = r;
             Volatile.Write(ref _chainedSince, Environment.TickCount64);
-            RequestStats.CountLinkedReply(_counts, dropped: false);
+            RequestStats.CountLinkedReply(Counts, dropped: false);
         }
 
         /// <summary>The chain is over: its READ has completed or was dropped, and no READ is posted.</summary>
@@ -550,7 +548,7 @@ internal sealed class RingTransport : ITransport
         private void ChainBrokenByItsRead(Request r, int result)
         {
             Unchain();
-            RequestStats.CountLinkedReply(_counts, dropped: true);
+            RequestStats.CountLinkedReply(Counts, dropped: true);
             LinkedReplyCompleted(r, result, replySent: false); // its reply WRITE is queued, and frees the request
             EnsureReadPosted();
         }

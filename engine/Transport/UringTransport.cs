@@ -263,7 +263,6 @@ internal sealed class UringTransport : ITransport
 
         private readonly UringTransport _owner;
         private readonly int _qid;
-        private readonly long[]? _counts;
         private readonly int _depth, _maxDepth;
         private readonly int[] _withKernelByQueue; // scratch for GrowIfEveryEntryWaits
         private readonly Entry[] _initialEntries; // REGISTERed at start
@@ -291,7 +290,6 @@ internal sealed class UringTransport : ITransport
             _qid = qid;
             _depth = depth;
             _maxDepth = Math.Max(depth, maxDepth);
-            _counts = counts;
             _withKernelByQueue = new int[queues];
             _initialEntries = owner.AddEntries(qid, depth, _maxDepth, this, grown: false).ToArray();
         }
@@ -393,7 +391,7 @@ internal sealed class UringTransport : ITransport
                 GrowIfEveryEntryWaits();
                 ring.SubmitAndWait(1);
                 ring.ForEachCqe(ref handler);
-                RequestStats.SampleAllocations(_counts);
+                RequestStats.SampleAllocations(Counts);
             }
         }
 
@@ -505,7 +503,7 @@ internal sealed class UringTransport : ITransport
             MemoryMarshal.Write(e.Header.Span[PayloadSizeOffset..], (uint)(req.ReplyLength - Request.FuseOutHeaderSize));
             PrepareCommand(e, FuseUringCommand.CommitAndFetch, KindLinkedCommit);
             e.CommitLinked = true;
-            RequestStats.CountLinkedReply(_counts, dropped: false);
+            RequestStats.CountLinkedReply(Counts, dropped: false);
         }
 
         /// <summary>
@@ -519,7 +517,7 @@ internal sealed class UringTransport : ITransport
             _parked--;
             _serving++; // served again, until its usual COMMIT
             _linked--;
-            RequestStats.CountLinkedReply(_counts, dropped: true);
+            RequestStats.CountLinkedReply(Counts, dropped: true);
             LinkedReplyCompleted(e.Request, result, replySent: false);
         }
 
@@ -582,7 +580,7 @@ internal sealed class UringTransport : ITransport
             var req = e.Request;
             req.Sink = this;
             req.FileIo = this;
-            _owner._dispatcher.Dispatch(req, _counts);
+            _owner._dispatcher.Dispatch(req, Counts);
         }
 
         /// <summary>
