@@ -24,6 +24,10 @@ public sealed record Row(
     [JsonPropertyName("ops_vs_libfuse_rounds")] public double[]? OpsVsLibfuseRounds { get; init; }
     /// <summary>ops/s in each round, by round (null where it did not run): any two systems compare round by round.</summary>
     [JsonPropertyName("ops_per_s_rounds")] public double?[]? OpsPerSecondRounds { get; init; }
+    /// <summary>Wake-ups of the <see cref="HostStallProbe"/> more than 5 ms late while the workload ran: the VM not running.</summary>
+    [JsonPropertyName("host_stalls")] public double? HostStalls { get; init; }
+    /// <summary>Their lateness summed, in ms: a lower bound of the time the VM lost while the workload ran.</summary>
+    [JsonPropertyName("host_stall_ms")] public double? HostStallMilliseconds { get; init; }
 }
 
 /// <summary>What a run was: how it was made and on what. The JSON's <c>run</c> object, read back by <c>e2e --report</c>.</summary>
@@ -49,9 +53,17 @@ public static class Report
             var sorted = values.Order().ToArray();
             return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
         }
-        var cpu = rounds.Where(r => r.CpuMicrosecondsPerOp is not null).Select(r => r.CpuMicrosecondsPerOp!.Value).ToList();
+        static double? MidOf(IEnumerable<double?> values, int digits)
+        {
+            var present = values.Where(v => v is not null).Select(v => v!.Value).ToList();
+            return present.Count > 0 ? Math.Round(Mid(present), digits) : null;
+        }
         return new Row(rounds[0].Workload, rounds[0].System, Math.Round(Mid(rounds.Select(r => r.OpsPerSecond)), 1),
-            Math.Round(Mid(rounds.Select(r => r.P99Microseconds)), 1), cpu.Count > 0 ? Math.Round(Mid(cpu), 2) : null);
+            Math.Round(Mid(rounds.Select(r => r.P99Microseconds)), 1), MidOf(rounds.Select(r => r.CpuMicrosecondsPerOp), 2))
+        {
+            HostStalls = MidOf(rounds.Select(r => r.HostStalls), 1),
+            HostStallMilliseconds = MidOf(rounds.Select(r => r.HostStallMilliseconds), 0),
+        };
     }
 
     /// <summary>Fills each row's ratios from the libfuse and native rows of the same workload in the same run.</summary>
@@ -103,12 +115,23 @@ public static class Report
     public static string Markdown(IReadOnlyList<Row> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| workload | system | ops/s | × libfuse | × native | p99 µs | p99 × libfuse | daemon CPU µs/op | CPU × libfuse |");
-        sb.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
+        // Results written before the probe existed have no stall figures: their table keeps its nine columns.
+        bool stalls = rows.Any(r => r.HostStalls is not null);
+        sb.AppendLine("| workload | system | ops/s | × libfuse | × native | p99 µs | p99 × libfuse | daemon CPU µs/op | CPU × libfuse |" + (stalls ? " host stalls (ms) |" : ""));
+        sb.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|" + (stalls ? "--:|" : ""));
         foreach (var r in rows)
-            sb.AppendLine($"| {r.Workload} | {r.System} | {F(r.OpsPerSecond, "N0")} | {X(r.OpsVsLibfuse)}{Range(r.OpsVsLibfuseRounds)} | {X(r.OpsVsNative)} | {F(r.P99Microseconds, "N0")} | {X(r.P99VsLibfuse)} | {F(r.CpuMicrosecondsPerOp, "N1")} | {X(r.CpuVsLibfuse)} |");
+            sb.AppendLine($"| {r.Workload} | {r.System} | {F(r.OpsPerSecond, "N0")} | {X(r.OpsVsLibfuse)}{Range(r.OpsVsLibfuseRounds)} | {X(r.OpsVsNative)} | {F(r.P99Microseconds, "N0")} | {X(r.P99VsLibfuse)} | {F(r.CpuMicrosecondsPerOp, "N1")} | {X(r.CpuVsLibfuse)} |"
+                + (stalls ? $" {Stalls(r)} |" : ""));
         return sb.ToString();
     }
+
+    /// <summary>"17 (210)": the probe's late wake-ups and the ms they add up to; "0" for none.</summary>
+    internal static string Stalls(Row r) => r.HostStalls switch
+    {
+        null => "–",
+        0 => "0",
+        { } n => string.Create(CultureInfo.InvariantCulture, $"{n:0.#} ({r.HostStallMilliseconds ?? 0:N0})"),
+    };
 
     private static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
     /// <summary>" (lowest–highest)" of the per-round ratios; nothing for one round or for libfuse against itself.</summary>

@@ -33,7 +33,7 @@ public static class Runner
     private static void WriteResults(string directory, IReadOnlyList<Row> table, RunInfo run)
     {
         var verdicts = Targets.Judge(table);
-        File.WriteAllText(Path.Combine(directory, "e2e.md"), ResultsMarkdown(Report.Markdown(table), Targets.Markdown(verdicts), run));
+        File.WriteAllText(Path.Combine(directory, "e2e.md"), ResultsMarkdown(Report.Markdown(table), Targets.Markdown(verdicts), run, hostStalls: table.Any(r => r.HostStalls is not null)));
         File.WriteAllText(Path.Combine(directory, "e2e.json"), Report.Json(table, verdicts, run));
         Report.Chart(table, Path.Combine(directory, "e2e.png"), ChartSubtitle(run.Machine.GetValueOrDefault("cpus"),
             run.Machine.GetValueOrDefault("kernel"), run.Rounds, run.FioSecondsPerJob));
@@ -141,6 +141,9 @@ public static class Runner
         systems.Add(new FuselageSystem(fuselageDll, "ring", kernelPassthrough: true));
         systems.RemoveAll(s => !filter.KeepsSystem(s.Name));
 
+        using var stallProbe = new HostStallProbe();
+        if (!stallProbe.RealTime) notes.Add("host stalls: the probe could not take SCHED_FIFO, so its count includes the guest's own scheduling delays.");
+
         var workloads = WorkloadSet.Create(fioDuration).Where(w => filter.KeepsWorkload(w.Name)).ToList();
         if (systems.Count == 0 || workloads.Count == 0) throw new ArgumentException("--systems/--workloads left nothing to run");
         var sources = CreateSources(workloads, source, tmp, cleanup, notes);
@@ -208,7 +211,7 @@ public static class Runner
                             cancel.ThrowIfCancellationRequested();
                             try
                             {
-                                var row = Measure(system, workload, directory);
+                                var row = Measure(system, workload, directory, stallProbe);
                                 if (!samples.TryGetValue((workload.Name, system.Name), out var list)) samples[(workload.Name, system.Name)] = list = [];
                                 list.Add((round, row));
                             }
@@ -259,22 +262,32 @@ public static class Runner
         return rows.Count > 0 ? 0 : 1;
     }
 
-    /// <summary>Runs one workload and charges the daemon's CPU time (user + system) to its operations.</summary>
-    private static Row Measure(SystemUnderTest system, Workload workload, string directory)
+    /// <summary>
+    /// Runs one workload, charges the daemon's CPU time (user + system) to its operations and counts the host stalls
+    /// that fell within it.
+    /// </summary>
+    private static Row Measure(SystemUnderTest system, Workload workload, string directory, HostStallProbe stallProbe)
     {
         int? pid = system.DaemonPid;
         var cpuBefore = pid is { } p0 ? ProcessCpu.Of(p0) : TimeSpan.Zero;
+        var stallsBefore = stallProbe.Read();
         var result = workload.Run(directory);
+        var stalls = stallProbe.Read() - stallsBefore;
         double? cpuPerOp = pid is { } p1 && result.Operations > 0
             ? (ProcessCpu.Of(p1) - cpuBefore).TotalMicroseconds / result.Operations
             : null;
         Progress($"{system.Name,-16} {workload.Name,-28} {result.OpsPerSecond,12:N0} ops/s  p99 {result.P99Microseconds,9:N0} µs" +
-            (cpuPerOp is { } c ? $"  daemon CPU {c,7:N1} µs/op" : ""));
+            (cpuPerOp is { } c ? $"  daemon CPU {c,7:N1} µs/op" : "") +
+            (stalls.Stalls > 0 ? $"  host stalls {stalls.Stalls} ({stalls.LateMilliseconds:N0} ms)" : ""));
         return new Row(workload.Name, system.Name, Math.Round(result.OpsPerSecond, 1), Math.Round(result.P99Microseconds, 1),
-            cpuPerOp is { } cpu ? Math.Round(cpu, 2) : null);
+            cpuPerOp is { } cpu ? Math.Round(cpu, 2) : null)
+        {
+            HostStalls = stalls.Stalls,
+            HostStallMilliseconds = Math.Round(stalls.LateMilliseconds),
+        };
     }
 
-    private static string ResultsMarkdown(string table, string targets, RunInfo run)
+    private static string ResultsMarkdown(string table, string targets, RunInfo run, bool hostStalls)
     {
         var lines = new List<string>
         {
@@ -304,6 +317,8 @@ public static class Runner
             "- The metadata workload gets mounts of its own, over its tmpfs source.",
             "- daemon CPU µs/op: utime+stime of the daemon process (/proc/<pid>/stat, every thread) over the workload, divided by its operations.",
         ]);
+        if (hostStalls)
+            lines.Add($"- host stalls (ms): while each workload ran, a thread of the runner that only sleeps ({HostStallProbe.Period.TotalMilliseconds:0} ms at a time, SCHED_FIFO) counts its wake-ups more than {StallCounter.Threshold.TotalMilliseconds:0} ms late, and in brackets the ms they were late by, summed (a lower bound of the time lost). Nothing in the guest delays a real-time thread that long; the VM was not running (this guest reports no steal time). A row with many is partly a measure of the host; the median over the rounds.");
         if (run.Notes.Count > 0)
         {
             lines.AddRange(["", "## Notes", ""]);
