@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using Fuselage.Interop;
 
 namespace Fuselage.Bench.E2e;
 
@@ -37,9 +37,9 @@ public sealed class StallCounter
 
 /// <summary>
 /// A thread that only sleeps, <see cref="Period"/> at a time, at real-time priority where it may, and counts the
-/// wake-ups that come more than 5 ms late. Nothing in the guest holds it back that long, so such a wake-up is time
-/// the VM did not run: the host descheduled it. The guest reports no steal time here, so this is how a run tells a
-/// throttled host from a slow daemon. It costs one short wake-up every 10 ms; a stall of 15 ms or more is always
+/// wake-ups that come more than <see cref="StallCounter.Threshold"/> late. Nothing in the guest holds it back that
+/// long, so such a wake-up is time the VM did not run: the host descheduled it. The guest reports no steal time here,
+/// so this is how a run tells a throttled host from a slow daemon. It costs one short wake-up every 10 ms; a stall of 15 ms or more is always
 /// seen, wherever in a sleep it falls.
 /// </summary>
 public sealed class HostStallProbe : IDisposable
@@ -73,7 +73,7 @@ public sealed class HostStallProbe : IDisposable
 
     private void Loop()
     {
-        RealTime = TrySchedFifo();
+        RealTime = Libc.SetCurrentThreadFifo(priority: 1) == 0; // the lowest real-time priority is enough
         _started.Set();
         while (true)
         {
@@ -84,12 +84,6 @@ public sealed class HostStallProbe : IDisposable
         }
     }
 
-    private static bool TrySchedFifo()
-    {
-        var lowest = new SchedParam { Priority = 1 };
-        return sched_setscheduler(0, SchedFifo, ref lowest) == 0; // pid 0: the calling thread
-    }
-
     public void Dispose()
     {
         _stop.Set();
@@ -97,15 +91,4 @@ public sealed class HostStallProbe : IDisposable
         _stop.Dispose();
         _started.Dispose();
     }
-
-    private const int SchedFifo = 1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct SchedParam
-    {
-        public int Priority;
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int sched_setscheduler(int pid, int policy, ref SchedParam param);
 }

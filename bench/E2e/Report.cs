@@ -24,7 +24,7 @@ public sealed record Row(
     [JsonPropertyName("ops_vs_libfuse_rounds")] public double[]? OpsVsLibfuseRounds { get; init; }
     /// <summary>ops/s in each round, by round (null where it did not run): any two systems compare round by round.</summary>
     [JsonPropertyName("ops_per_s_rounds")] public double?[]? OpsPerSecondRounds { get; init; }
-    /// <summary>Wake-ups of the <see cref="HostStallProbe"/> more than 5 ms late while the workload ran: the VM not running.</summary>
+    /// <summary>Wake-ups of the <see cref="HostStallProbe"/> later than <see cref="StallCounter.Threshold"/> while the workload ran: the VM not running.</summary>
     [JsonPropertyName("host_stalls")] public double? HostStalls { get; init; }
     /// <summary>Their lateness summed, in ms: a lower bound of the time the VM lost while the workload ran.</summary>
     [JsonPropertyName("host_stall_ms")] public double? HostStallMilliseconds { get; init; }
@@ -116,7 +116,7 @@ public static class Report
     {
         var sb = new StringBuilder();
         // Results written before the probe existed have no stall figures: their table keeps its nine columns.
-        bool stalls = rows.Any(r => r.HostStalls is not null);
+        bool stalls = HasHostStalls(rows);
         sb.AppendLine("| workload | system | ops/s | × libfuse | × native | p99 µs | p99 × libfuse | daemon CPU µs/op | CPU × libfuse |" + (stalls ? " host stalls (ms) |" : ""));
         sb.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|" + (stalls ? "--:|" : ""));
         foreach (var r in rows)
@@ -124,6 +124,9 @@ public static class Report
                 + (stalls ? $" {Stalls(r)} |" : ""));
         return sb.ToString();
     }
+
+    /// <summary>False for results written before the runner counted host stalls.</summary>
+    public static bool HasHostStalls(IReadOnlyList<Row> rows) => rows.Any(r => r.HostStalls is not null);
 
     /// <summary>"17 (210)": the probe's late wake-ups and the ms they add up to; "0" for none.</summary>
     internal static string Stalls(Row r) => r.HostStalls switch

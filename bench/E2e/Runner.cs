@@ -33,7 +33,7 @@ public static class Runner
     private static void WriteResults(string directory, IReadOnlyList<Row> table, RunInfo run)
     {
         var verdicts = Targets.Judge(table);
-        File.WriteAllText(Path.Combine(directory, "e2e.md"), ResultsMarkdown(Report.Markdown(table), Targets.Markdown(verdicts), run, hostStalls: table.Any(r => r.HostStalls is not null)));
+        File.WriteAllText(Path.Combine(directory, "e2e.md"), ResultsMarkdown(Report.Markdown(table), Targets.Markdown(verdicts), run, hostStalls: Report.HasHostStalls(table)));
         File.WriteAllText(Path.Combine(directory, "e2e.json"), Report.Json(table, verdicts, run));
         Report.Chart(table, Path.Combine(directory, "e2e.png"), ChartSubtitle(run.Machine.GetValueOrDefault("cpus"),
             run.Machine.GetValueOrDefault("kernel"), run.Rounds, run.FioSecondsPerJob));

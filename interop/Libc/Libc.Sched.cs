@@ -13,6 +13,14 @@ public static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "sched_getaffinity", SetLastError = true)]
     private static partial int sched_getaffinity(int pid, nuint cpusetsize, ulong* mask);
 
+    private const int SchedFifo = 1;
+
+    [LibraryImport(Name, EntryPoint = "sched_setscheduler", SetLastError = true)]
+    private static partial int sched_setscheduler(int pid, int policy, int* param); // struct sched_param is one int
+
+    /// <summary>Puts the calling thread under SCHED_FIFO at <paramref name="priority"/> (1-99). Returns 0 or -1 with errno set (EPERM without CAP_SYS_NICE).</summary>
+    public static int SetCurrentThreadFifo(int priority) => sched_setscheduler(0, SchedFifo, &priority);
+
     /// <summary>Pins the calling thread to one CPU (cpu_set_t of 1024 bits). Returns 0 or -1 with errno set.</summary>
     public static int PinCurrentThread(int cpu)
     {
