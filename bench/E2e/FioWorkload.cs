@@ -4,11 +4,11 @@ using System.Text.Json;
 namespace Fuselage.Bench.E2e;
 
 /// <summary>
-/// One fio job on a pre-laid-out file with O_DIRECT (so the page cache is not what is measured) and io_uring,
-/// time based. Operations are fio's total_ios; p99 is fio's completion-latency percentile.
+/// One fio job on a pre-laid-out file with O_DIRECT (so the page cache is not what is measured) and io_uring (or
+/// <paramref name="ioEngine"/>), time based. Operations are fio's total_ios; p99 is fio's completion-latency percentile.
 /// </summary>
 public sealed class FioWorkload(string name, string readWrite, string blockSize, int ioDepth, int jobs, TimeSpan duration,
-    SourceKind source = SourceKind.LocalDisk) : Workload
+    SourceKind source = SourceKind.LocalDisk, string ioEngine = "io_uring") : Workload
 {
     public const string DataFileName = "fio-data";
 
@@ -38,7 +38,7 @@ public sealed class FioWorkload(string name, string readWrite, string blockSize,
         [
             "--name=bench", $"--filename={Path.Combine(directory, DataFileName)}", $"--size={WorkloadSet.FioFileBytes}",
             $"--rw={readWrite}", $"--bs={blockSize}", $"--iodepth={ioDepth}", $"--numjobs={jobs}", "--group_reporting",
-            "--direct=1", "--ioengine=io_uring", "--time_based", $"--runtime={(int)duration.TotalSeconds}",
+            "--direct=1", $"--ioengine={ioEngine}", "--time_based", $"--runtime={(int)duration.TotalSeconds}",
             "--randrepeat=0", "--norandommap", "--output-format=json",
         ];
         var r = Shell.Run("fio", args, duration + TimeSpan.FromMinutes(2));

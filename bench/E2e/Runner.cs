@@ -144,7 +144,8 @@ public static class Runner
         using var stallProbe = new HostStallProbe();
         if (!stallProbe.RealTime) notes.Add("host stalls: the probe could not take SCHED_FIFO, so its count includes the guest's own scheduling delays.");
 
-        var workloads = WorkloadSet.Create(fioDuration).Where(w => filter.KeepsWorkload(w.Name)).ToList();
+        var workloads = WorkloadSet.Create(fioDuration).Where(w => filter.KeepsWorkload(w.Name))
+            .Concat(WorkloadSet.Extras(fioDuration).Where(w => filter.NamesExtra(w.Name))).ToList();
         if (systems.Count == 0 || workloads.Count == 0) throw new ArgumentException("--systems/--workloads left nothing to run");
         var sources = CreateSources(workloads, source, tmp, cleanup, notes);
         // Registered after the sources, so run before them (newest first): the daemons go before what they mirror.
@@ -309,9 +310,9 @@ public static class Runner
             $"- {run.Rounds} round(s); in each, every system is mounted at once (each on a mountpoint of its own, fresh each round) and every workload runs on one system after the other, in the opposite order every other round, so a drift of the machine reaches the rows of one workload within a minute of each other. Every figure in the table is the median over the rounds; in brackets after the ops/s ratio to libfuse, the lowest and highest of that ratio within one round.",
             "- Before anything is measured on a fresh set of mounts, every system gets the same unmeasured warm-up: one second of fio 4k random reads and writes at depth 16 (the metadata workload: a tenth of its files), so that no row carries a daemon's start-up (.NET compiles its code up over its first second).",
             "- The kernel's enable_uring is Y while the uring daemon is mounted, which is during every row; only connections that register io_uring queues use it.",
-            $"- fio {run.FioSecondsPerJob:0} s per job, time based, `--direct=1 --ioengine=io_uring`, on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on its source; ops/s is fio's IOPS, p99 its completion-latency percentile.",
+            $"- fio {run.FioSecondsPerJob:0} s per job, time based, `--direct=1 --ioengine=io_uring` (`psync` for a `-psync-` workload), on one {WorkloadSet.FioFileBytes >> 20} MiB file written once beforehand on its source; ops/s is fio's IOPS, p99 its completion-latency percentile.",
             $"- Sources: fio runs on a directory of the local disk (ext4 on virtio); the metadata workload on a tmpfs of its own; the `-memdisk` workload on ext4 on a loop device over a {MemoryDisk.ImageBytes >> 20} MiB image in a tmpfs (the same O_DIRECT path through ext4 and the block layer, with no VM disk behind it: what the engines deliver where this VM's disk is not the bound). Fuselage places READ and WRITE data on page boundaries, so O_DIRECT passes through to ext4; libfuse's passthrough_ll keeps WRITE data 80 B into its request buffer, which ext4 refuses with EINVAL for O_DIRECT writes (its rows then fail, noted below).",
-            "- Cache settings are equal: passthrough_ll with `cache=auto,timeout=1` (1 s entry and attribute timeouts, no keep_cache or direct_io forced) and Fuselage's default policy (Classic, 1 s entry and attribute timeouts). O_DIRECT keeps the page cache out of the fio numbers.",
+            "- Cache settings are equal: passthrough_ll with `cache=auto,timeout=1` (1 s entry and attribute timeouts, no keep_cache or direct_io forced) and Fuselage's default policy (Classic, 1 s entry and attribute timeouts). O_DIRECT keeps the page cache out of the fio numbers. PassthroughFs answers an O_DIRECT open with FOPEN_DIRECT_IO and FOPEN_PARALLEL_DIRECT_WRITES, as libfuse's later passthrough examples do (Debian's 3.14 passthrough_ll does not): the data skips the page cache either way, but on the page-cache path the kernel asks for the file's attributes before each read that follows a write and keeps writers of one file to one at a time.",
             "- fuselage-kernel-pt is not one more transport: it declares CacheMode.Passthrough, so PassthroughFs registers each open file as a backing file and the kernel reads and writes it without asking the daemon (FUSE passthrough, Linux 6.9+). libfuse 3.14's passthrough_ll has no such mode.",
             $"- metadata: {WorkloadSet.MetadataFiles} empty files, 2 threads each in its own directory: openat(O_CREAT)+close, fstatat, one listing, unlinkat; ops are creates + stats + unlinks + listings; p99 from each operation's own timing.",
             "- The metadata workload gets mounts of its own, over its tmpfs source.",
@@ -394,7 +395,8 @@ public static class Runner
 
 /// <summary>
 /// `--systems` keeps the systems named exactly (native, libfuse, fuselage-ring, ...); `--workloads` keeps the
-/// workloads whose name contains one of the parts. For profiling one row; such runs write to tmp/partial.
+/// workloads whose name contains one of the parts, and adds the extra ones it names whole. For profiling one row;
+/// such runs write to tmp/partial.
 /// </summary>
 public sealed class Selection
 {
@@ -406,6 +408,9 @@ public sealed class Selection
     public bool KeepsSystem(string name) => Systems is null || Systems.Contains(name, StringComparer.Ordinal);
 
     public bool KeepsWorkload(string name) => Workloads is null || Workloads.Any(part => name.Contains(part, StringComparison.Ordinal));
+
+    /// <summary>An extra workload (<see cref="WorkloadSet.Extras"/>) runs only when named whole.</summary>
+    public bool NamesExtra(string name) => Workloads is not null && Workloads.Contains(name, StringComparer.Ordinal);
 
     public string Arguments =>
         (Systems is null ? "" : $" --systems {string.Join(',', Systems)}") + (Workloads is null ? "" : $" --workloads {string.Join(',', Workloads)}");

@@ -56,4 +56,16 @@ public static class WorkloadSet
         // The disk out of the path: what the engines themselves deliver when this VM's disk is not the bound.
         new FioWorkload("randread-4k-qd16-1job-memdisk", "randread", "4k", ioDepth: 16, jobs: 1, fioDuration, SourceKind.MemoryDisk),
     ];
+
+    /// <summary>
+    /// Workloads run only when <c>--workloads</c> names them: outside the set (the full run stays under 20
+    /// minutes) and its targets. Reads and writes of one O_DIRECT file mixed, and four threads writing one file with
+    /// pwrite: where FOPEN_DIRECT_IO and FOPEN_PARALLEL_DIRECT_WRITES, which PassthroughFs answers O_DIRECT opens
+    /// with, make their difference. libfuse's rows fail there (its O_DIRECT writes do, on ext4).
+    /// </summary>
+    public static IReadOnlyList<Workload> Extras(TimeSpan fioDuration) =>
+    [
+        new FioWorkload("randrw-4k-qd16-1job", "randrw", "4k", ioDepth: 16, jobs: 1, fioDuration),
+        new FioWorkload("randwrite-4k-psync-4jobs", "randwrite", "4k", ioDepth: 1, jobs: 4, fioDuration, ioEngine: "psync"),
+    ];
 }

@@ -698,6 +698,7 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             int fd = Libc.OpenAt(Libc.AT_FDCWD, Libc.ProcFdPath(l.Fd, proc), (flags & ~Libc.O_NOFOLLOW) | Libc.O_CLOEXEC);
             if (fd < 0) return new(Err());
             request.Open.Fh = HandleFor(request, ino, fd);
+            BypassPageCacheIfDirect(request, flags);
             return Success;
         }
     }
@@ -725,8 +726,24 @@ public sealed class PassthroughFs : FileSystem, IDisposable
             if (rc < 0) { Libc.close(fd); return new(rc); }
             FixNew(pf.Fd, p, name, request, perm, ref request.Entry);
             request.Open.Fh = HandleFor(request, request.Entry.NodeId, fd);
+            BypassPageCacheIfDirect(request, flags);
             return Success;
         }
+    }
+
+    /// <summary>
+    /// An O_DIRECT open is answered FOPEN_DIRECT_IO and FOPEN_PARALLEL_DIRECT_WRITES (unless the kernel does this
+    /// file's I/O itself: FOPEN_DIRECT_IO would override that). Its data skips the page cache either way, but on the
+    /// page-cache path the kernel (6.18) still asks for the file's attributes before every read that follows a write
+    /// (AUTO_INVAL_DATA; the write left the size unknown), then for security.capability before the next write (the
+    /// fresh attributes cleared its S_NOSEC), and holds the inode lock for a writer's whole round trip, so writers of
+    /// one file take turns. The unprivileged writer's lost set-ID bits still reach <see cref="Write"/> (as
+    /// FUSE_WRITE_KILL_SUIDGID), and <see cref="Init"/> asks for DIRECT_IO_ALLOW_MMAP so such a file can still be mapped.
+    /// </summary>
+    private static void BypassPageCacheIfDirect(Request request, int flags)
+    {
+        if ((flags & Libc.O_DIRECT) == 0 || (request.Open.OpenFlags & (uint)FuseOpenReplyFlags.Passthrough) != 0) return;
+        request.Open.OpenFlags |= (uint)(FuseOpenReplyFlags.DirectIo | FuseOpenReplyFlags.ParallelDirectWrites);
     }
 
     /// <summary>
@@ -818,8 +835,10 @@ public sealed class PassthroughFs : FileSystem, IDisposable
     /// <summary>
     /// Without KILLPRIV_V2 the kernel sends GETXATTR("security.capability") before every WRITE to decide whether
     /// to drop privileges (one extra request per write); with it the WRITE carries FUSE_WRITE_KILL_SUIDGID instead.
+    /// DIRECT_IO_ALLOW_MMAP: files opened O_DIRECT get FOPEN_DIRECT_IO (<see cref="BypassPageCacheIfDirect"/>), which
+    /// without it makes mmap of them fail with ENODEV.
     /// </summary>
-    public override void Init(FuseConnection connection) => connection.Requested |= FuseInitFlags.HandleKillprivV2;
+    public override void Init(FuseConnection connection) => connection.Requested |= FuseInitFlags.HandleKillprivV2 | FuseInitFlags.DirectIoAllowMmap;
 
     public override ValueTask<int> Flush(Request request, ulong ino, ulong fh, ulong lockOwner)
     {

@@ -279,6 +279,18 @@ public class E2eReportTests
     }
 
     [Fact]
+    public void Extra_workloads_run_only_when_named_whole()
+    {
+        var extras = WorkloadSet.Extras(TimeSpan.FromSeconds(1)).Select(w => w.Name).ToList();
+        Assert.Equal(["randrw-4k-qd16-1job", "randwrite-4k-psync-4jobs"], extras);
+        Assert.DoesNotContain(WorkloadSet.Create(TimeSpan.FromSeconds(1)), w => extras.Contains(w.Name));
+
+        Assert.DoesNotContain(extras, new Selection().NamesExtra); // not in a full run
+        Assert.DoesNotContain(extras, new Selection { Workloads = ["randwrite", "randrw"] }.NamesExtra); // parts keep only the usual set
+        Assert.Equal(["randwrite-4k-psync-4jobs"], extras.Where(new Selection { Workloads = ["randwrite-4k-psync-4jobs"] }.NamesExtra));
+    }
+
+    [Fact]
     public void Each_workload_names_the_source_it_runs_over()
     {
         var all = WorkloadSet.Create(TimeSpan.FromSeconds(1));

@@ -123,15 +123,29 @@ public sealed class KernelModel : IDisposable
 
     public (int Error, FuseEntryOut Entry, ulong Fh) Create(ulong parent, string name, uint mode = 0x81A4, int flags = 0x42 /* O_RDWR|O_CREAT */, uint umask = 0x12)
     {
+        var (e, entry, open) = CreateReply(parent, name, mode, flags, umask);
+        return (e, entry, open.Fh);
+    }
+
+    /// <summary>CREATE, with the whole fuse_open_out (its FOPEN_* flags).</summary>
+    public (int Error, FuseEntryOut Entry, FuseOpenOut Open) CreateReply(ulong parent, string name, uint mode = 0x81A4, int flags = 0x42, uint umask = 0x12)
+    {
         var (e, p) = Call(FuseOpcode.Create, parent, Bytes(new FuseCreateIn { Flags = (uint)flags, Mode = mode, Umask = umask }), Name(name));
-        if (e != 0) return (e, default, 0);
-        return (e, Read<FuseEntryOut>(p), Read<FuseOpenOut>(p, Unsafe.SizeOf<FuseEntryOut>()).Fh);
+        if (e != 0) return (e, default, default);
+        return (e, Read<FuseEntryOut>(p), Read<FuseOpenOut>(p, Unsafe.SizeOf<FuseEntryOut>()));
     }
 
     public (int Error, ulong Fh) Open(ulong ino, int flags = 2)
     {
+        var (e, open) = OpenReply(ino, flags);
+        return (e, open.Fh);
+    }
+
+    /// <summary>OPEN, with the whole fuse_open_out (its FOPEN_* flags).</summary>
+    public (int Error, FuseOpenOut Open) OpenReply(ulong ino, int flags = 2)
+    {
         var (e, p) = Call(FuseOpcode.Open, ino, Bytes(new FuseOpenIn { Flags = (uint)flags }));
-        return (e, e == 0 ? Read<FuseOpenOut>(p).Fh : 0);
+        return (e, e == 0 ? Read<FuseOpenOut>(p) : default);
     }
 
     public int Release(ulong ino, ulong fh) => Call(FuseOpcode.Release, ino, Bytes(new FuseReleaseIn { Fh = fh })).Error;

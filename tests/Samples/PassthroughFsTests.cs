@@ -426,4 +426,31 @@ public sealed class PassthroughFsTests : IDisposable
         Assert.Equal((before.Uid, before.Gid, before.Mode), (after.Uid, after.Gid, after.Mode));
         Assert.Equal("their data", File.ReadAllText(theirs));
     }
+
+    [Fact]
+    public void An_O_DIRECT_open_or_create_bypasses_the_page_cache_with_parallel_writes_and_a_plain_one_does_not()
+    {
+        File.WriteAllText(Path.Combine(_dir, "f"), "x");
+        var fs = new PassthroughFs(_dir);
+        var k = new KernelModel(fs) { Uid = Libc.geteuid(), Gid = Libc.getegid() };
+        using var _ = fs;
+        using var __ = k;
+        var (e, init) = k.Init();
+        Assert.Equal(0, e);
+        Assert.NotEqual(0u, init.Flags2 & (uint)((ulong)FuseInitFlags.DirectIoAllowMmap >> 32)); // mmap of such files still works
+        const uint bypass = (uint)(FuseOpenReplyFlags.DirectIo | FuseOpenReplyFlags.ParallelDirectWrites);
+        ulong f = k.Lookup(Root, "f").Entry.NodeId;
+
+        var (e1, direct) = k.OpenReply(f, Libc.O_RDWR | Libc.O_DIRECT);
+        Assert.Equal(0, e1);
+        Assert.Equal(bypass, direct.OpenFlags & bypass);
+        var (e2, plain) = k.OpenReply(f, Libc.O_RDWR);
+        Assert.Equal(0, e2);
+        Assert.Equal(0u, plain.OpenFlags & bypass);
+        var (e3, _, created) = k.CreateReply(Root, "g", 0x81A4, Libc.O_RDWR | Libc.O_CREAT | Libc.O_DIRECT, 0);
+        Assert.Equal(0, e3);
+        Assert.Equal(bypass, created.OpenFlags & bypass);
+        Assert.Equal(0, k.Release(f, direct.Fh));
+        Assert.Equal(0, k.Release(f, plain.Fh));
+    }
 }
