@@ -22,6 +22,8 @@ public static class FuselageCommand
           --max-write BYTES                largest WRITE the kernel sends; also bounds each READ (default 1048576)
           --queue-sharing on|off           uring: a busy queue's thread hands new large requests to less busy ones (default on)
           --cache classic|passthrough      passthrough: the kernel reads and writes open files itself (root, Linux 6.9+)
+          --data-changes anywhere|mount    mount: file data changes only through this mount, so the kernel keeps its
+                                           page cache across its own writes (default anywhere: AUTO_INVAL_DATA)
           -o opt[,opt...]                  mount options: allow_other, default_permissions, fsname=, subtype=, max_read=, ro, ...
           -d                               trace every request and reply
           --stats                          print requests per opcode and per transport at unmount
@@ -64,7 +66,7 @@ public static class FuselageCommand
         {
             server.Start(inv.Mountpoint!, inv.MountOptions);
             var conn = server.Ready.GetAwaiter().GetResult();
-            Console.WriteLine($"fuselage: {inv.FileSystem} mounted on {server.Mount!.Mountpoint} (transport {server.TransportName}, {inv.Options.Workers} workers, max_write {conn.MaxWrite}{(inv.Options.Policy.Mode == CacheMode.Classic ? "" : $", cache {inv.Options.Policy.Mode.ToString().ToLowerInvariant()}")})");
+            Console.WriteLine($"fuselage: {inv.FileSystem} mounted on {server.Mount!.Mountpoint} (transport {server.TransportName}, {inv.Options.Workers} workers, max_write {conn.MaxWrite}{(inv.Options.Policy.Mode == CacheMode.Classic ? "" : $", cache {inv.Options.Policy.Mode.ToString().ToLowerInvariant()}")}{(inv.Options.Policy.DataChanges == DataChanges.Anywhere ? "" : ", data changes through this mount only")})");
         }
         catch (Exception e)
         {
@@ -144,7 +146,16 @@ public static class FuselageCommand
                         "passthrough" => CacheMode.Passthrough,
                         var c => throw new ArgumentException($"unknown cache mode '{c}' (classic or passthrough)"),
                     };
-                    inv.Options.Policy = CoherencyPolicy.Classic.WithMode(mode);
+                    inv.Options.Policy = inv.Options.Policy.WithMode(mode);
+                    break;
+                case "--data-changes":
+                    var changes = Value() switch
+                    {
+                        "anywhere" => DataChanges.Anywhere,
+                        "mount" => DataChanges.ThroughThisMount,
+                        var c => throw new ArgumentException($"--data-changes needs anywhere or mount, not '{c}'"),
+                    };
+                    inv.Options.Policy = inv.Options.Policy.WithDataChanges(changes);
                     break;
                 case "-o": MountOptions.Parse(Value(), inv.MountOptions); break;
                 case "-d" or "--debug": inv.Options.Debug = true; break;

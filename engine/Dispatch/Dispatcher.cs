@@ -678,7 +678,7 @@ internal sealed class Dispatcher
     private FuseInitFlags DefaultRequested()
     {
         var flags = FuseInitFlags.AsyncRead | FuseInitFlags.BigWrites | FuseInitFlags.MaxPages | FuseInitFlags.ParallelDirops
-            | FuseInitFlags.AsyncDio | FuseInitFlags.AbortError | FuseInitFlags.HasIoctlDir | FuseInitFlags.AutoInvalData
+            | FuseInitFlags.AsyncDio | FuseInitFlags.AbortError | FuseInitFlags.HasIoctlDir // AUTO_INVAL_DATA: the policy's (DataChanges)
             | FuseInitFlags.SetxattrExt | FuseInitFlags.InitExt
             | FuseInitFlags.HasResend; // the kernel ignores it in the reply; granted, it tells the filesystem Resend works
         var type = _fs.GetType();

@@ -17,6 +17,23 @@ public enum CacheMode
 
 public enum AttributeOwner { Server, Kernel }
 
+/// <summary>Where a file's data may change, which decides how the kernel keeps its page cache true.</summary>
+public enum DataChanges
+{
+    /// <summary>
+    /// Also outside this mount (a shared source, another client). The kernel asks for the attributes before it reads
+    /// cached data and drops a file's cache when its mtime moved (AUTO_INVAL_DATA), after its own writes too: mixed
+    /// reads and writes of one file cost a GETATTR per read (and a GETXATTR per write after it) and find no cache.
+    /// </summary>
+    Anywhere,
+    /// <summary>
+    /// Only through this mount, or the server tells the kernel (<c>Notify.InvalidateInode</c>): the kernel keeps a
+    /// file's cache across its own writes and reads it without asking. Its cache still goes when a file's size changes
+    /// under it (seen in attributes it fetched) and, unless the open keeps it (FOPEN_KEEP_CACHE), at every open.
+    /// </summary>
+    ThroughThisMount,
+}
+
 public enum FileAttribute { Size, Mtime, Ctime, Atime, Mode, Uid, Gid, Blocks }
 
 /// <summary>
@@ -32,11 +49,13 @@ public sealed class CoherencyPolicy
 
     public static CoherencyPolicy Classic { get; } = new(CacheMode.Classic, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.Zero);
 
-    public CoherencyPolicy(CacheMode mode, TimeSpan attrTimeout, TimeSpan entryTimeout, TimeSpan negativeTimeout)
+    public CoherencyPolicy(CacheMode mode, TimeSpan attrTimeout, TimeSpan entryTimeout, TimeSpan negativeTimeout,
+        DataChanges dataChanges = DataChanges.Anywhere)
     {
         if (attrTimeout < TimeSpan.Zero || entryTimeout < TimeSpan.Zero || negativeTimeout < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(attrTimeout), "cache timeouts cannot be negative");
         Mode = mode;
+        DataChanges = dataChanges;
         AttrTimeout = attrTimeout;
         EntryTimeout = entryTimeout;
         NegativeTimeout = negativeTimeout;
@@ -49,9 +68,13 @@ public sealed class CoherencyPolicy
     private readonly uint _attrNsec, _entryNsec, _negativeNsec;
 
     /// <summary>The same timeouts under another mode.</summary>
-    public CoherencyPolicy WithMode(CacheMode mode) => new(mode, AttrTimeout, EntryTimeout, NegativeTimeout);
+    public CoherencyPolicy WithMode(CacheMode mode) => new(mode, AttrTimeout, EntryTimeout, NegativeTimeout, DataChanges);
+
+    /// <summary>The same policy, with data changing where <paramref name="dataChanges"/> says.</summary>
+    public CoherencyPolicy WithDataChanges(DataChanges dataChanges) => new(Mode, AttrTimeout, EntryTimeout, NegativeTimeout, dataChanges);
 
     public CacheMode Mode { get; }
+    public DataChanges DataChanges { get; }
     public TimeSpan AttrTimeout { get; }
     public TimeSpan EntryTimeout { get; }
     /// <summary>How long the kernel remembers that a name does not exist (a LOOKUP answered with NodeId 0).</summary>
@@ -59,8 +82,8 @@ public sealed class CoherencyPolicy
 
     public AttributeOwner OwnerOf(FileAttribute attribute) => Owners[(int)attribute, (int)Mode];
 
-    /// <summary>INIT flags this mode needs from the kernel.</summary>
-    public FuseInitFlags RequiredInitFlags => InitFlagsOf(Mode);
+    /// <summary>INIT flags this mode, and where data changes, need from the kernel.</summary>
+    public FuseInitFlags RequiredInitFlags => InitFlagsOf(Mode) | (DataChanges == DataChanges.Anywhere ? FuseInitFlags.AutoInvalData : 0);
 
     /// <summary>INIT flags that change who owns attributes: only a declared mode may turn them on.</summary>
     public static FuseInitFlags ModeInitFlags { get; } = Enum.GetValues<CacheMode>().Aggregate(FuseInitFlags.None, (all, m) => all | InitFlagsOf(m));
@@ -75,6 +98,8 @@ public sealed class CoherencyPolicy
     /// <summary>Why a filesystem may not ask for <paramref name="flag"/> itself under this policy, or null.</summary>
     internal string? RefusalOf(FuseInitFlags flag)
     {
+        if (flag == FuseInitFlags.AutoInvalData && DataChanges == DataChanges.ThroughThisMount)
+            return "the policy declares DataChanges.ThroughThisMount, where the kernel keeps its cache across its own writes; declare DataChanges.Anywhere instead";
         if ((ModeInitFlags & flag) == 0 || (RequiredInitFlags & flag) != 0) return null;
         var mode = Enum.GetValues<CacheMode>().First(m => (InitFlagsOf(m) & flag) != 0);
         return $"it changes who owns file attributes: declare CacheMode.{mode} instead";

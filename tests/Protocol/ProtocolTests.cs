@@ -247,6 +247,23 @@ public class ProtocolTests
     }
 
     [Fact]
+    public void Init_asks_for_auto_inval_data_only_where_data_may_change_outside_the_mount()
+    {
+        using var anywhere = new Kernel(new RecordingFs());
+        Assert.NotEqual(0u, anywhere.Init().Flags & (uint)FuseInitFlags.AutoInvalData);
+
+        var lines = new List<string>();
+        var policy = CoherencyPolicy.Classic.WithDataChanges(DataChanges.ThroughThisMount);
+        var fs = new RecordingFs { RequestOnInit = FuseInitFlags.AutoInvalData };
+        using var mountOnly = new Kernel(fs, new FuseServerOptions { Log = lines.Add, Policy = policy });
+        Assert.Equal(0u, mountOnly.Init().Flags & (uint)FuseInitFlags.AutoInvalData);
+        Assert.Contains(mountOnly.Transport.Connection!.Refusals, r => r.StartsWith("AutoInvalData") && r.Contains("DataChanges.Anywhere"));
+
+        Assert.Equal(DataChanges.ThroughThisMount, policy.WithMode(CacheMode.Passthrough).DataChanges); // modes keep it
+        Assert.Equal(DataChanges.Anywhere, CoherencyPolicy.Classic.DataChanges);
+    }
+
+    [Fact]
     public void Destroy_reaches_the_filesystem_once_and_only_after_init()
     {
         var fs = new RecordingFs();

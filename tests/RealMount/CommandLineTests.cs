@@ -223,7 +223,7 @@ public class CommandLineTests
         Assert.Equal(0, p.ExitCode);
         Assert.Equal("", await stderr);
         Assert.EndsWith("\n", stdout); // a shell prompt would otherwise follow the last option on its line
-        foreach (var option in new[] { "--transport", "--workers", "--max-workers", "--depth", "--max-depth", "--cache", "-o ", "-d ", "--stats" })
+        foreach (var option in new[] { "--transport", "--workers", "--max-workers", "--depth", "--max-depth", "--cache", "--data-changes", "-o ", "-d ", "--stats" })
             Assert.Contains(option, stdout);
     }
 
@@ -236,6 +236,7 @@ public class CommandLineTests
     [InlineData("mount", "memfs", "/tmp", "--max-write", "4095")]
     [InlineData("mount", "memfs", "/tmp", "--max-write", "2097152")]
     [InlineData("mount", "passthrough", "/tmp", "/tmp", "--cache", "writeback-ish")]
+    [InlineData("mount", "passthrough", "/tmp", "/tmp", "--data-changes", "never")]
     [InlineData("unmount", "/tmp")]
     public void A_bad_argument_exits_non_zero_with_a_one_line_reason(params string[] args)
     {
