@@ -22,29 +22,9 @@ public class DataChangesTests
             File.WriteAllBytes(Path.Combine(source, "data"), new byte[16 * 4096]);
             using var m = new MountedFs(new PassthroughFs(source), TransportKind.Ring,
                 configure: o => o.Policy = CoherencyPolicy.Classic.WithDataChanges(changes));
-            var stats = m.Server.Stats!;
-            var pages = Enumerable.Range(0, 16).Select(i => { var b = new byte[4096]; new Random(i).NextBytes(b); return b; }).ToArray();
-            var (getattrs, reads, readBack) = m.Run(() =>
-            {
-                int fd = Posix.Open(m.PathOf("data"), Posix.O_RDWR);
-                Assert.True(fd >= 0, $"open: {fd}");
-                try
-                {
-                    var first = new byte[16 * 4096];
-                    Assert.Equal(first.Length, Posix.PRead(fd, first, 0)); // the whole file in the page cache
-                    long getattrsBefore = stats.CountOf(FuseOpcode.Getattr), readsBefore = stats.CountOf(FuseOpcode.Read);
-                    var read = new List<byte[]>();
-                    for (int i = 0; i < pages.Length; i++)
-                    {
-                        Assert.Equal(4096, Posix.PWrite(fd, pages[i], i * 4096L));
-                        var b = new byte[4096];
-                        Assert.Equal(4096, Posix.PRead(fd, b, i * 4096L));
-                        read.Add(b);
-                    }
-                    return (stats.CountOf(FuseOpcode.Getattr) - getattrsBefore, stats.CountOf(FuseOpcode.Read) - readsBefore, read);
-                }
-                finally { Posix.Close(fd); }
-            });
+            var pages = WriteReadPairs.RandomPages(16);
+            var (asked, readBack) = WriteReadPairs.Run(m, "data", Posix.O_RDWR, pages, cacheFileFirst: true, FuseOpcode.Getattr, FuseOpcode.Read);
+            long getattrs = asked[FuseOpcode.Getattr], reads = asked[FuseOpcode.Read];
             Assert.Equal(pages, readBack);
             Assert.Equal(pages.SelectMany(p => p), File.ReadAllBytes(Path.Combine(source, "data")));
             if (changes == DataChanges.Anywhere)
